@@ -1,0 +1,3 @@
+import { buildCli } from './index.ts';
+
+await buildCli().parseAsync(process.argv);

@@ -1,0 +1,33 @@
+import { Command } from 'commander';
+import { startBerth } from '../main.ts';
+import { withConfigOptions } from './index.ts';
+import { type ConfigFlags, loadConfigOrExit } from './load.ts';
+
+export function serveCommand(): Command {
+  return withConfigOptions(new Command('serve'))
+    .description('run the registry server')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  berth serve --listen 127.0.0.1:5000 --data ./data\n  BERTH_LOG_LEVEL=debug berth serve -c /etc/berth/config.yaml',
+    )
+    .action(async (flags: ConfigFlags) => {
+      const config = loadConfigOrExit(flags);
+      const berth = await startBerth(config);
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        berth.log.info({ signal }, 'shutting down');
+        berth.close().then(
+          () => process.exit(0),
+          (error: unknown) => {
+            berth.log.error({ err: error }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGINT', () => stop('SIGINT'));
+      process.on('SIGTERM', () => stop('SIGTERM'));
+    });
+}

@@ -1,0 +1,94 @@
+import { type Static, Type } from '@sinclair/typebox';
+
+const listenPattern = '^(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9.-]+):[0-9]{1,5}$';
+
+/**
+ * Every setting, its type, default and bounds. Each leaf can also be set by an environment
+ * variable named after its path: `registry.manifestMaxBytes` ← `BERTH_REGISTRY_MANIFEST_MAX_BYTES`.
+ */
+export const configSchema = Type.Object(
+  {
+    listen: Type.String({
+      pattern: listenPattern,
+      default: '127.0.0.1:5000',
+      description: 'host:port to serve on (use 0.0.0.0:5000 for every interface)',
+    }),
+    data: Type.String({
+      minLength: 1,
+      default: './data',
+      description: 'directory for the database and blobs',
+    }),
+    log: Type.Object(
+      {
+        level: Type.Union(
+          [
+            Type.Literal('fatal'),
+            Type.Literal('error'),
+            Type.Literal('warn'),
+            Type.Literal('info'),
+            Type.Literal('debug'),
+            Type.Literal('trace'),
+            Type.Literal('silent'),
+          ],
+          { default: 'info', description: 'log level' },
+        ),
+        requests: Type.Boolean({ default: true, description: 'log one line per HTTP request' }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    database: Type.Object(
+      {
+        sqlite: Type.Object(
+          {
+            path: Type.String({ default: '', description: 'SQLite file (default <data>/berth.db)' }),
+            synchronous: Type.Union([Type.Literal('normal'), Type.Literal('full')], {
+              default: 'normal',
+              description: 'normal: WAL, crash-safe; full: also fsync every commit (power-loss durable)',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    storage: Type.Object(
+      {
+        filesystem: Type.Object(
+          {
+            root: Type.String({ default: '', description: 'blob directory (default <data>/storage)' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    registry: Type.Object(
+      {
+        manifestMaxBytes: Type.Integer({
+          minimum: 1024,
+          maximum: 64 * 1024 * 1024,
+          default: 4 * 1024 * 1024,
+          description: 'largest manifest accepted, in bytes',
+        }),
+        manifestCacheBytes: Type.Integer({
+          minimum: 0,
+          default: 32 * 1024 * 1024,
+          description: 'memory for recently served manifests, in bytes',
+        }),
+        uploadIdleMinutes: Type.Integer({
+          minimum: 1,
+          default: 24 * 60,
+          description: 'unfinished uploads untouched this long are purged',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    metrics: Type.Object(
+      { enabled: Type.Boolean({ default: true, description: 'serve Prometheus metrics at /metrics' }) },
+      { additionalProperties: false, default: {} },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export type BerthConfig = Static<typeof configSchema>;

@@ -1,0 +1,69 @@
+import type { Kysely } from 'kysely';
+import type { Schema } from './schema.ts';
+
+export interface BlobRow {
+  digest: string;
+  size: number;
+}
+
+export class BlobQueries {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insert(digest: string, size: number, now: number): Promise<void> {
+    await this.db
+      .insertInto('blobs')
+      .values({ digest, size, created_at: now })
+      .onConflict((conflict) => conflict.column('digest').doNothing())
+      .execute();
+  }
+
+  async find(digest: string): Promise<BlobRow | undefined> {
+    return this.db
+      .selectFrom('blobs')
+      .select(['digest', 'size'])
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+  }
+
+  async link(repository: string, digest: string, now: number): Promise<void> {
+    await this.db
+      .insertInto('repository_blobs')
+      .values({ repository, digest, created_at: now })
+      .onConflict((conflict) => conflict.columns(['repository', 'digest']).doNothing())
+      .execute();
+  }
+
+  async unlink(repository: string, digest: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('repository_blobs')
+      .where('repository', '=', repository)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async findInRepository(repository: string, digest: string): Promise<BlobRow | undefined> {
+    return this.db
+      .selectFrom('repository_blobs')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .select(['blobs.digest', 'blobs.size'])
+      .where('repository_blobs.repository', '=', repository)
+      .where('repository_blobs.digest', '=', digest)
+      .executeTakeFirst();
+  }
+
+  /** Which of `digests` the repository links, with their sizes. */
+  async findManyInRepository(repository: string, digests: readonly string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    if (digests.length === 0) return found;
+    const rows = await this.db
+      .selectFrom('repository_blobs')
+      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+      .select(['blobs.digest', 'blobs.size'])
+      .where('repository_blobs.repository', '=', repository)
+      .where('repository_blobs.digest', 'in', [...new Set(digests)])
+      .execute();
+    for (const row of rows) found.set(row.digest, Number(row.size));
+    return found;
+  }
+}

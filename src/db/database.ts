@@ -1,0 +1,64 @@
+import { type Kysely, Migrator } from 'kysely';
+import { BlobQueries } from './blobs.ts';
+import { ManifestQueries } from './manifests.ts';
+import { migrationProvider } from './migrations/index.ts';
+import { RepositoryQueries } from './repositories.ts';
+import type { Schema } from './schema.ts';
+import { TagQueries } from './tags.ts';
+import { UploadQueries } from './uploads.ts';
+
+/**
+ * The metadata store services use. One implementation on Kysely serves every dialect; a backend
+ * (SQLite, PostgreSQL) only supplies the Kysely instance, so callers never know which it is.
+ */
+export interface Database {
+  readonly repositories: RepositoryQueries;
+  readonly blobs: BlobQueries;
+  readonly manifests: ManifestQueries;
+  readonly tags: TagQueries;
+  readonly uploads: UploadQueries;
+  /** Runs `work` in one transaction: all of its writes land, or none do. */
+  transaction<T>(work: (db: Database) => Promise<T>): Promise<T>;
+  migrate(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export class KyselyDatabase implements Database {
+  readonly repositories: RepositoryQueries;
+  readonly blobs: BlobQueries;
+  readonly manifests: ManifestQueries;
+  readonly tags: TagQueries;
+  readonly uploads: UploadQueries;
+
+  constructor(private readonly kysely: Kysely<Schema>) {
+    this.repositories = new RepositoryQueries(kysely);
+    this.blobs = new BlobQueries(kysely);
+    this.manifests = new ManifestQueries(kysely);
+    this.tags = new TagQueries(kysely);
+    this.uploads = new UploadQueries(kysely);
+  }
+
+  transaction<T>(work: (db: Database) => Promise<T>): Promise<T> {
+    if (this.kysely.isTransaction) return work(this);
+    return this.kysely.transaction().execute((trx) => work(new KyselyDatabase(trx)));
+  }
+
+  /** Applies pending migrations and returns their names; throws with the failing one's error. */
+  async migrate(): Promise<string[]> {
+    const migrator = new Migrator({ db: this.kysely, provider: migrationProvider });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((result) => result.status === 'Error')?.migrationName ?? 'unknown';
+      throw new Error(`database migration ${failed} failed: ${(error as Error).message ?? String(error)}`, {
+        cause: error,
+      });
+    }
+    return (results ?? [])
+      .filter((result) => result.status === 'Success')
+      .map((result) => result.migrationName);
+  }
+
+  async close(): Promise<void> {
+    await this.kysely.destroy();
+  }
+}

@@ -1,0 +1,111 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { ManifestReferenceTable, ManifestTable, Schema } from './schema.ts';
+
+export type ManifestRow = Selectable<ManifestTable>;
+export type ManifestReference = Omit<ManifestReferenceTable, 'repository' | 'manifest'>;
+
+const manifestColumns = [
+  'manifests.repository',
+  'manifests.digest',
+  'manifests.media_type',
+  'manifests.size',
+  'manifests.artifact_type',
+  'manifests.subject',
+  'manifests.annotations',
+  'manifests.created_at',
+] as const;
+
+export class ManifestQueries {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  /** Records a manifest and what it references; a manifest already recorded is left as it is. */
+  async insert(row: ManifestRow, references: readonly ManifestReference[]): Promise<void> {
+    await this.db
+      .insertInto('manifests')
+      .values(row)
+      .onConflict((conflict) => conflict.columns(['repository', 'digest']).doNothing())
+      .execute();
+    if (references.length === 0) return;
+    const unique = new Map(references.map((reference) => [reference.child, reference]));
+    await this.db
+      .insertInto('manifest_references')
+      .values(
+        [...unique.values()].map((reference) => ({
+          ...reference,
+          repository: row.repository,
+          manifest: row.digest,
+        })),
+      )
+      .onConflict((conflict) => conflict.columns(['repository', 'manifest', 'child']).doNothing())
+      .execute();
+  }
+
+  async find(repository: string, digest: string): Promise<ManifestRow | undefined> {
+    return this.db
+      .selectFrom('manifests')
+      .select(manifestColumns)
+      .where('repository', '=', repository)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+  }
+
+  async findByTag(repository: string, tag: string): Promise<ManifestRow | undefined> {
+    return this.db
+      .selectFrom('tags')
+      .innerJoin('manifests', (join) =>
+        join
+          .onRef('manifests.repository', '=', 'tags.repository')
+          .onRef('manifests.digest', '=', 'tags.digest'),
+      )
+      .select(manifestColumns)
+      .where('tags.repository', '=', repository)
+      .where('tags.name', '=', tag)
+      .executeTakeFirst();
+  }
+
+  /** Which of `digests` are manifests of the repository, with their sizes. */
+  async findMany(repository: string, digests: readonly string[]): Promise<Map<string, number>> {
+    const found = new Map<string, number>();
+    if (digests.length === 0) return found;
+    const rows = await this.db
+      .selectFrom('manifests')
+      .select(['digest', 'size'])
+      .where('repository', '=', repository)
+      .where('digest', 'in', [...new Set(digests)])
+      .execute();
+    for (const row of rows) found.set(row.digest, Number(row.size));
+    return found;
+  }
+
+  /** Manifests whose `subject` is `digest`, oldest first. */
+  async findReferrers(repository: string, digest: string, artifactType?: string): Promise<ManifestRow[]> {
+    let query = this.db
+      .selectFrom('manifests')
+      .select(manifestColumns)
+      .where('repository', '=', repository)
+      .where('subject', '=', digest);
+    if (artifactType !== undefined) query = query.where('artifact_type', '=', artifactType);
+    return query.orderBy('created_at').orderBy('digest').execute();
+  }
+
+  /** Manifests of the repository that list `digest` (indexes holding it). */
+  async findParents(repository: string, digest: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('manifest_references')
+      .select('manifest')
+      .where('repository', '=', repository)
+      .where('child', '=', digest)
+      .where('kind', '=', 'manifest')
+      .execute();
+    return rows.map((row) => row.manifest);
+  }
+
+  async delete(repository: string, digest: string): Promise<boolean> {
+    const result = await this.db
+      .deleteFrom('manifests')
+      .where('repository', '=', repository)
+      .where('digest', '=', digest)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+}

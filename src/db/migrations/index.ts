@@ -1,0 +1,13 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import { registryTables } from './0001-registry.ts';
+
+/** Every migration, in order. Names sort lexically; never rename or edit one that has shipped. */
+const migrations: Record<string, Migration> = {
+  '0001-registry': registryTables,
+};
+
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    return migrations;
+  },
+};

@@ -1,0 +1,56 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { AccessPolicy, RegistryAction } from '../../access/access-policy.ts';
+import type { BlobService } from '../../registry/blob-service.ts';
+import type { ListingService } from '../../registry/listing-service.ts';
+import type { ManifestService } from '../../registry/manifest-service.ts';
+import type { UploadService } from '../../registry/upload-service.ts';
+
+export interface RegistryServices {
+  blobs: BlobService;
+  uploads: UploadService;
+  manifests: ManifestService;
+  listing: ListingService;
+  access: AccessPolicy;
+  manifestMaxBytes: number;
+}
+
+/** Path parameters a registry route captured, percent-decoded. */
+export interface RouteParams {
+  name: string;
+  /** Digest, tag, or upload id: the last path segment where the route has one. */
+  target: string;
+}
+
+export type RegistryHandler = (
+  services: RegistryServices,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  params: RouteParams,
+) => Promise<unknown>;
+
+export interface MethodBinding {
+  /** The permission the request needs on the repository. */
+  action: RegistryAction;
+  handle: RegistryHandler;
+}
+
+export interface RegistryRoute {
+  /** Label for metrics and logs. */
+  name: string;
+  /** Matched against the path after `/v2/`; group 1 is the repository name, group 2 the target. */
+  pattern: RegExp;
+  methods: Partial<Record<string, MethodBinding>>;
+}
+
+/** True when the request carries a body (a chunk), by Content-Length or chunked encoding. */
+export function hasBody(request: FastifyRequest): boolean {
+  const length = request.headers['content-length'];
+  if (length !== undefined) return length !== '0';
+  return request.headers['transfer-encoding'] !== undefined;
+}
+
+/** One query parameter (the first, if repeated). */
+export function queryParam(request: FastifyRequest, name: string): string | undefined {
+  const value = (request.query as Record<string, string | string[] | undefined>)[name];
+  return Array.isArray(value) ? value[0] : value;
+}

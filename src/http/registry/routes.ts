@@ -1,0 +1,119 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RegistryError } from '../../oci/errors.ts';
+import { assertRepositoryName } from '../../oci/reference.ts';
+import { deleteBlob, getBlob, headBlob } from './blobs.ts';
+import type { RegistryRoute, RegistryServices } from './context.ts';
+import { listCatalog, listReferrers, listTags } from './listing.ts';
+import { deleteManifest, getManifest, headManifest, putManifest } from './manifests.ts';
+import { deleteUpload, getUpload, patchUpload, postUpload, putUpload } from './uploads.ts';
+
+/**
+ * Every /v2 route, the permission each method needs, and its handler: the one list to read to
+ * know what the registry API does and what it checks. Patterns match the path after `/v2/`; the
+ * repository name is greedy, so names may themselves contain `blobs` or `manifests`.
+ */
+export const registryRoutes: readonly RegistryRoute[] = [
+  {
+    name: 'uploads',
+    pattern: /^(.+)\/blobs\/uploads\/?$/,
+    methods: { POST: { action: 'push', handle: postUpload } },
+  },
+  {
+    name: 'upload',
+    pattern: /^(.+)\/blobs\/uploads\/([^/]+)$/,
+    methods: {
+      GET: { action: 'push', handle: getUpload },
+      PATCH: { action: 'push', handle: patchUpload },
+      PUT: { action: 'push', handle: putUpload },
+      DELETE: { action: 'push', handle: deleteUpload },
+    },
+  },
+  {
+    name: 'blob',
+    pattern: /^(.+)\/blobs\/([^/]+)$/,
+    methods: {
+      GET: { action: 'pull', handle: getBlob },
+      HEAD: { action: 'pull', handle: headBlob },
+      DELETE: { action: 'delete', handle: deleteBlob },
+    },
+  },
+  {
+    name: 'manifest',
+    pattern: /^(.+)\/manifests\/([^/]+)$/,
+    methods: {
+      GET: { action: 'pull', handle: getManifest },
+      HEAD: { action: 'pull', handle: headManifest },
+      PUT: { action: 'push', handle: putManifest },
+      DELETE: { action: 'delete', handle: deleteManifest },
+    },
+  },
+  {
+    name: 'tags',
+    pattern: /^(.+)\/tags\/list$/,
+    methods: { GET: { action: 'pull', handle: listTags } },
+  },
+  {
+    name: 'referrers',
+    pattern: /^(.+)\/referrers\/([^/]+)$/,
+    methods: { GET: { action: 'pull', handle: listReferrers } },
+  },
+];
+
+function decode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new RegistryError('NAME_INVALID', 'malformed percent-encoding in the path');
+  }
+}
+
+function unsupported(reply: FastifyReply, methods: string[]): RegistryError {
+  reply.header('allow', methods.join(', '));
+  return new RegistryError('UNSUPPORTED', 'method not allowed on this resource');
+}
+
+async function authorize(request: FastifyRequest, allowed: Promise<boolean>): Promise<void> {
+  if (await allowed) return;
+  if (request.caller.name === undefined) throw new RegistryError('UNAUTHORIZED');
+  throw new RegistryError('DENIED');
+}
+
+/** Routes a request under /v2/ to its handler after checking the name and the caller's rights. */
+export async function dispatchRegistry(
+  services: RegistryServices,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) {
+  reply.header('docker-distribution-api-version', 'registry/2.0');
+  const url = request.raw.url ?? '';
+  const queryStart = url.indexOf('?');
+  const path = (queryStart === -1 ? url : url.slice(0, queryStart)).replace(/^\/v2\/?/, '');
+  const method = request.method;
+
+  if (path === '' || path === '/') {
+    request.routeName = 'base';
+    if (method !== 'GET' && method !== 'HEAD') throw unsupported(reply, ['GET', 'HEAD']);
+    return reply.code(200).header('content-type', 'application/json').send('{}');
+  }
+  if (path === '_catalog') {
+    request.routeName = 'catalog';
+    if (method !== 'GET') throw unsupported(reply, ['GET']);
+    await authorize(request, services.access.allowsCatalog(request.caller));
+    return listCatalog(services, request, reply, { name: '', target: '' });
+  }
+  for (const route of registryRoutes) {
+    const match = route.pattern.exec(path);
+    if (!match) continue;
+    request.routeName = route.name;
+    const binding = route.methods[method];
+    if (!binding) throw unsupported(reply, Object.keys(route.methods));
+    const name = assertRepositoryName(decode(match[1]!));
+    const target = decode(match[2] ?? '');
+    await authorize(request, services.access.allows(request.caller, name, binding.action));
+    return binding.handle(services, request, reply, { name, target });
+  }
+  request.routeName = 'unknown';
+  throw new RegistryError('NAME_UNKNOWN', `no registry endpoint at /v2/${path.slice(0, 200)}`, {
+    status: 404,
+  });
+}

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { anonymous, type Caller } from '../access/access-policy.ts';
+import type { Logger } from '../lib/logger.ts';
+import { handleError } from './error-handler.ts';
+import type { HttpMetrics } from './metrics.ts';
+import type { RegistryServices } from './registry/context.ts';
+import { dispatchRegistry } from './registry/routes.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Route label for metrics and logs. */
+    routeName: string;
+    caller: Caller;
+  }
+}
+
+export interface ServerOptions {
+  registry: RegistryServices;
+  log: Logger;
+  metrics?: HttpMetrics;
+  /** One info line per request. */
+  requestLogging: boolean;
+}
+
+const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
+
+/** Builds the HTTP server: transport only; every decision is made by the services it is given. */
+export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: options.log as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    exposeHeadRoutes: false,
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 2048 },
+    requestIdHeader: false,
+    genReqId: (request) => {
+      const given = request.headers['x-request-id'];
+      return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
+    },
+  });
+
+  // Bodies stay raw streams: blobs are piped to storage as they arrive, manifests are read
+  // with a size limit by their handler.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', (_request, _payload, done) => done(null));
+
+  app.decorateRequest('routeName', '');
+  app.decorateRequest('caller', null as unknown as Caller);
+  app.addHook('onRequest', async (request, reply) => {
+    request.caller = anonymous;
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    const seconds = reply.elapsedTime / 1000;
+    const route = request.routeName || 'other';
+    options.metrics?.observe(request.method, route, reply.statusCode, seconds);
+    if (options.requestLogging) {
+      request.log.info(
+        {
+          method: request.method,
+          url: request.url,
+          route,
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 10) / 10,
+        },
+        'request',
+      );
+    }
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((request, reply) => {
+    request.routeName = 'unknown';
+    return reply
+      .code(404)
+      .type('application/json')
+      .send({
+        errors: [{ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }],
+      });
+  });
+
+  const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
+  const registry = (
+    request: Parameters<typeof dispatchRegistry>[1],
+    reply: Parameters<typeof dispatchRegistry>[2],
+  ) => dispatchRegistry(options.registry, request, reply);
+  app.route({ method: [...methods], url: '/v2', handler: registry });
+  app.route({ method: [...methods], url: '/v2/*', handler: registry });
+
+  if (options.metrics) {
+    const metricsRegistry = options.metrics.registry;
+    app.get('/metrics', async (request, reply) => {
+      request.routeName = 'metrics';
+      return reply.type(metricsRegistry.contentType).send(await metricsRegistry.metrics());
+    });
+  }
+  app.get('/healthz', async (request, reply) => {
+    request.routeName = 'health';
+    return reply.type('application/json').send('{"status":"ok"}');
+  });
+  return app;
+}

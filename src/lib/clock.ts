@@ -1,0 +1,6 @@
+/** Time source, injected so tests can move it. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };

@@ -1,0 +1,228 @@
+import { randomUUID } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type Digest, isDigestAlgorithm, tryParseDigest } from '../../oci/digest.ts';
+import {
+  type BlobInfo,
+  BlobNotFoundError,
+  type BlobStore,
+  type ByteRange,
+  type StoredBlob,
+  type StoredUpload,
+  UploadNotFoundError,
+  UploadOffsetError,
+} from '../blob-store.ts';
+import { FilesystemLayout } from './layout.ts';
+
+const readChunkSize = 512 * 1024;
+
+function isMissing(error: unknown): boolean {
+  return (error as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
+async function fsyncDirectory(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Blobs and uploads as files under one root; see `layout.ts` for where everything lives. */
+export class FilesystemBlobStore implements BlobStore {
+  readonly minChunkLength = 0;
+  private readonly layout: FilesystemLayout;
+  private readonly knownDirectories = new Set<string>();
+
+  constructor(root: string) {
+    this.layout = new FilesystemLayout(root);
+  }
+
+  async init(): Promise<void> {
+    await this.ensureDirectory(this.layout.blobsDir);
+    await this.ensureDirectory(this.layout.uploadsDir);
+  }
+
+  async stat(digest: Digest): Promise<BlobInfo | undefined> {
+    try {
+      const info = await stat(this.layout.blobPath(digest));
+      return { size: info.size };
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async read(digest: Digest, range?: ByteRange): Promise<Readable> {
+    let handle: FileHandle;
+    try {
+      handle = await open(this.layout.blobPath(digest), 'r');
+    } catch (error) {
+      if (isMissing(error)) throw new BlobNotFoundError(digest);
+      throw error;
+    }
+    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: readChunkSize });
+  }
+
+  async put(digest: Digest, bytes: Uint8Array): Promise<void> {
+    if (await this.stat(digest)) return;
+    const staging = this.layout.uploadPath(randomUUID());
+    const handle = await open(staging, 'w');
+    try {
+      await handle.writeFile(bytes);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await this.moveIntoPlace(staging, digest);
+  }
+
+  async delete(digest: Digest): Promise<void> {
+    try {
+      await unlink(this.layout.blobPath(digest));
+    } catch (error) {
+      if (!isMissing(error)) throw error;
+    }
+  }
+
+  async *list(signal?: AbortSignal): AsyncIterable<StoredBlob> {
+    for (const algorithm of await this.readdirOrEmpty(this.layout.blobsDir)) {
+      if (!isDigestAlgorithm(algorithm)) continue;
+      for (const prefix of await this.readdirOrEmpty(join(this.layout.blobsDir, algorithm))) {
+        const directory = join(this.layout.blobsDir, algorithm, prefix);
+        for (const hex of await this.readdirOrEmpty(directory)) {
+          signal?.throwIfAborted();
+          const parsed = tryParseDigest(`${algorithm}:${hex}`);
+          if (!parsed) continue;
+          const info = await stat(join(directory, hex)).catch(() => undefined);
+          if (info) yield { digest: parsed.digest, size: info.size, modifiedAt: info.mtime };
+        }
+      }
+    }
+  }
+
+  async append(
+    id: string,
+    offset: number,
+    source: AsyncIterable<Buffer>,
+    observe?: (chunk: Buffer) => void,
+  ): Promise<number> {
+    const path = this.layout.uploadPath(id);
+    const handle = await this.openForAppend(id, path, offset);
+    let written = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        written += chunk.length;
+        observe?.(chunk);
+        callback(null, chunk);
+      },
+    });
+    await pipeline(source, tap, handle.createWriteStream({ start: offset }));
+    return offset + written;
+  }
+
+  readUpload(id: string, end: number): Readable {
+    if (end <= 0) return Readable.from([]);
+    return createReadStream(this.layout.uploadPath(id), {
+      start: 0,
+      end: end - 1,
+      highWaterMark: readChunkSize,
+    });
+  }
+
+  async uploadSize(id: string): Promise<number | undefined> {
+    try {
+      return (await stat(this.layout.uploadPath(id))).size;
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async commit(id: string, digest: Digest, size: number): Promise<void> {
+    const path = this.layout.uploadPath(id);
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r+');
+    } catch (error) {
+      if (isMissing(error)) throw new UploadNotFoundError(id);
+      throw error;
+    }
+    try {
+      const actual = (await handle.stat()).size;
+      if (actual < size) throw new UploadOffsetError(id, actual);
+      if (actual > size) await handle.truncate(size);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await this.moveIntoPlace(path, digest);
+  }
+
+  async removeUpload(id: string): Promise<void> {
+    await rm(this.layout.uploadPath(id), { force: true });
+  }
+
+  async *listUploads(signal?: AbortSignal): AsyncIterable<StoredUpload> {
+    for (const id of await this.readdirOrEmpty(this.layout.uploadsDir)) {
+      signal?.throwIfAborted();
+      const info = await stat(join(this.layout.uploadsDir, id)).catch(() => undefined);
+      if (info?.isFile()) yield { id, size: info.size, modifiedAt: info.mtime };
+    }
+  }
+
+  private async openForAppend(id: string, path: string, offset: number): Promise<FileHandle> {
+    if (offset === 0) return open(path, 'w');
+    let handle: FileHandle;
+    try {
+      handle = await open(path, 'r+');
+    } catch (error) {
+      if (isMissing(error)) throw new UploadNotFoundError(id);
+      throw error;
+    }
+    try {
+      const size = (await handle.stat()).size;
+      if (size < offset) throw new UploadOffsetError(id, size);
+      if (size > offset) await handle.truncate(offset);
+      return handle;
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
+  }
+
+  /** Atomically renames a complete, synced file into its content address and syncs the directory. */
+  private async moveIntoPlace(source: string, digest: Digest): Promise<void> {
+    const target = this.layout.blobPath(digest);
+    const directory = dirname(target);
+    await this.ensureDirectory(directory);
+    await rename(source, target);
+    await fsyncDirectory(directory);
+  }
+
+  private async ensureDirectory(path: string): Promise<void> {
+    if (this.knownDirectories.has(path)) return;
+    const created = await mkdir(path, { recursive: true });
+    if (created !== undefined) {
+      // Each new directory's entry lives in its parent: sync from `path` up to the first one created.
+      for (let directory = path; ; directory = dirname(directory)) {
+        await fsyncDirectory(dirname(directory));
+        if (directory === created) break;
+      }
+    }
+    this.knownDirectories.add(path);
+  }
+
+  private async readdirOrEmpty(path: string): Promise<string[]> {
+    try {
+      return (await readdir(path)).sort();
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+  }
+}
