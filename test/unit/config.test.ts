@@ -1,0 +1,103 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { ConfigError, configLeaves, loadConfig, parseListen } from '../../src/config/load.ts';
+
+function problems(run: () => unknown): string[] {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+function yamlFile(text: string): string {
+  const file = join(tmpdir(), `berth-config-${process.pid}-${Math.random().toString(36).slice(2)}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('configuration', () => {
+  it('has defaults and derives paths from the data directory', () => {
+    const config = loadConfig({ env: {}, flags: { data: '/srv/berth' } });
+    assert.equal(config.listen, '127.0.0.1:5000');
+    assert.equal(config.registry.manifestMaxBytes, 4 * 1024 * 1024);
+    assert.equal(config.database.sqlite.path, '/srv/berth/berth.db');
+    assert.equal(config.storage.filesystem.root, '/srv/berth/storage');
+  });
+
+  it('layers file, environment and flags in that order', () => {
+    const file = yamlFile('listen: 0.0.0.0:6000\nregistry:\n  manifestMaxBytes: 8192\nlog:\n  level: warn\n');
+    const config = loadConfig({
+      file,
+      env: { BERTH_REGISTRY_MANIFEST_MAX_BYTES: '16384', BERTH_LOG_REQUESTS: 'false' },
+      flags: { listen: '127.0.0.1:7000' },
+    });
+    assert.equal(config.listen, '127.0.0.1:7000');
+    assert.equal(config.registry.manifestMaxBytes, 16384);
+    assert.equal(config.log.level, 'warn');
+    assert.equal(config.log.requests, false);
+  });
+
+  it('names every bad value and where it came from', () => {
+    const file = yamlFile('listen: nowhere\nregistry:\n  manifestMaxBytes: 12\n  bogus: 1\n');
+    const found = problems(() =>
+      loadConfig({ file, env: { BERTH_LOG_LEVEL: 'loud', BERTH_METRICS_ENABLED: 'maybe' } }),
+    );
+    assert.ok(
+      found.some((p) => p.startsWith('listen') && p.includes(file)),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((p) => p.startsWith('registry.manifestMaxBytes') && p.includes('12')),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((p) => p.includes('bogus')),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((p) => p.startsWith('log.level (from BERTH_LOG_LEVEL)')),
+      found.join('\n'),
+    );
+    assert.ok(
+      found.some((p) => p.startsWith('metrics.enabled (from BERTH_METRICS_ENABLED)')),
+      found.join('\n'),
+    );
+  });
+
+  it('rejects unknown BERTH_ variables, unreadable files and broken YAML', () => {
+    assert.match(
+      problems(() => loadConfig({ env: { BERTH_LISTN: 'x' } }))[0]!,
+      /unknown environment variable BERTH_LISTN/,
+    );
+    assert.match(
+      problems(() => loadConfig({ file: '/nonexistent/berth.yaml', env: {} }))[0]!,
+      /cannot read config file/,
+    );
+    assert.match(
+      problems(() => loadConfig({ file: yamlFile('listen: [unclosed'), env: {} }))[0]!,
+      /config file/,
+    );
+    assert.match(
+      problems(() => loadConfig({ file: yamlFile('- a list'), env: {} }))[0]!,
+      /must be a YAML mapping/,
+    );
+  });
+
+  it('names environment variables after setting paths', () => {
+    const names = configLeaves().map((leaf) => leaf.env);
+    assert.ok(names.includes('BERTH_REGISTRY_MANIFEST_MAX_BYTES'));
+    assert.ok(names.includes('BERTH_DATABASE_SQLITE_PATH'));
+    assert.ok(names.includes('BERTH_LISTEN'));
+  });
+
+  it('splits listen addresses', () => {
+    assert.deepEqual(parseListen('127.0.0.1:5000'), { host: '127.0.0.1', port: 5000 });
+    assert.deepEqual(parseListen('[::1]:80'), { host: '::1', port: 80 });
+  });
+});
