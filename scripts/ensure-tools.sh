@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs the real clients and reference servers the tests drive, from Debian's packages,
+# only when they are absent. Needs root (or sudo) the first time; a no-op afterwards.
+set -euo pipefail
+
+declare -A package_of=(
+  [skopeo]=skopeo
+  [podman]=podman
+  [buildah]=buildah
+  [umoci]=umoci
+  [dockerd]=docker.io
+  [docker-registry]=docker-registry
+  [wrk]=wrk
+  [newuidmap]=uidmap
+)
+
+missing=()
+for command in "${!package_of[@]}"; do
+  command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then sudo="sudo"; else
+    echo "ensure-tools: need root to install: ${missing[*]}" >&2
+    exit 1
+  fi
+fi
+echo "ensure-tools: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
