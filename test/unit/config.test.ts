@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { ConfigError, configLeaves, loadConfig, parseListen } from '../../src/config/load.ts';
 
 function problems(run: () => unknown): string[] {
@@ -15,8 +15,11 @@ function problems(run: () => unknown): string[] {
   assert.fail('expected a ConfigError');
 }
 
+const dir = mkdtempSync(join(tmpdir(), 'berth-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
 function yamlFile(text: string): string {
-  const file = join(tmpdir(), `berth-config-${process.pid}-${Math.random().toString(36).slice(2)}.yaml`);
+  const file = join(dir, `${Math.random().toString(36).slice(2)}.yaml`);
   writeFileSync(file, text);
   return file;
 }
