@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { captureOutput } from './process.ts';
 import { run } from './tools.ts';
 
 /**
@@ -37,22 +38,16 @@ export class Dockerd {
     const child = spawn('dockerd', ['--config-file', join(dir, 'daemon.json')], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
+    const output = captureOutput(child);
     const env = {
       ...process.env,
       DOCKER_HOST: `unix://${join(dir, 'docker.sock')}`,
       DOCKER_CONFIG: join(dir, 'cli'),
     };
-    const daemon = new Dockerd(dir, child, env, () => output);
+    const daemon = new Dockerd(dir, child, env, output);
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (child.exitCode !== null) throw new Error(`dockerd exited (${child.exitCode}):\n${output}`);
+      if (child.exitCode !== null) throw new Error(`dockerd exited (${child.exitCode}):\n${output()}`);
       try {
         await run('docker', ['version'], { env, timeoutMs: 5_000 });
         return daemon;
@@ -61,7 +56,7 @@ export class Dockerd {
       }
     }
     await daemon.stop();
-    throw new Error(`dockerd did not start within 30 s:\n${output}`);
+    throw new Error(`dockerd did not start within 30 s:\n${output()}`);
   }
 
   docker(...args: string[]) {

@@ -16,6 +16,17 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Collects a child's stdout and stderr as it runs, for error messages. */
+export function captureOutput(child: ChildProcess): () => string {
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output += chunk.toString();
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  return () => output;
+}
+
 export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -53,20 +64,14 @@ export async function spawnBerth(dataDir: string, env: Record<string, string> = 
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
+  const output = captureOutput(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   try {
     await Promise.race([
       waitForHttp(`${url}/v2/`),
       exited.then(() => {
-        throw new Error(`berth exited during start:\n${output}`);
+        throw new Error(`berth exited during start:\n${output()}`);
       }),
     ]);
   } catch (error) {
@@ -76,7 +81,7 @@ export async function spawnBerth(dataDir: string, env: Record<string, string> = 
   return {
     child,
     url,
-    output: () => output,
+    output,
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
       await exited;

@@ -145,17 +145,8 @@ export class FilesystemBlobStore implements BlobStore {
 
   async commit(id: string, digest: Digest, size: number): Promise<void> {
     const path = this.layout.uploadPath(id);
-    let handle: FileHandle;
+    const handle = await this.openUploadAt(id, path, size);
     try {
-      handle = await open(path, 'r+');
-    } catch (error) {
-      if (isMissing(error)) throw new UploadNotFoundError(id);
-      throw error;
-    }
-    try {
-      const actual = (await handle.stat()).size;
-      if (actual < size) throw new UploadOffsetError(id, actual);
-      if (actual > size) await handle.truncate(size);
       await handle.datasync();
     } finally {
       await handle.close();
@@ -176,7 +167,11 @@ export class FilesystemBlobStore implements BlobStore {
   }
 
   private async openForAppend(id: string, path: string, offset: number): Promise<FileHandle> {
-    if (offset === 0) return open(path, 'w');
+    return offset === 0 ? open(path, 'w') : this.openUploadAt(id, path, offset);
+  }
+
+  /** Opens an upload whose first `size` bytes are wanted, cutting off anything written past them. */
+  private async openUploadAt(id: string, path: string, size: number): Promise<FileHandle> {
     let handle: FileHandle;
     try {
       handle = await open(path, 'r+');
@@ -185,9 +180,9 @@ export class FilesystemBlobStore implements BlobStore {
       throw error;
     }
     try {
-      const size = (await handle.stat()).size;
-      if (size < offset) throw new UploadOffsetError(id, size);
-      if (size > offset) await handle.truncate(offset);
+      const actual = (await handle.stat()).size;
+      if (actual < size) throw new UploadOffsetError(id, actual);
+      if (actual > size) await handle.truncate(size);
       return handle;
     } catch (error) {
       await handle.close();
