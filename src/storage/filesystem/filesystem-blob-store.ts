@@ -2,8 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { type FileHandle, mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import { type Digest, isDigestAlgorithm, tryParseDigest } from '../../oci/digest.ts';
 import {
   type BlobInfo,
@@ -15,9 +14,12 @@ import {
   UploadNotFoundError,
   UploadOffsetError,
 } from '../blob-store.ts';
+import { appendChunks, WriteBack } from './file-appender.ts';
 import { FilesystemLayout } from './layout.ts';
 
 const readChunkSize = 512 * 1024;
+/** Upload bytes written between background flushes, so commit's fsync stays short. */
+const writeBackBytes = 16 * 1024 * 1024;
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
@@ -37,6 +39,7 @@ export class FilesystemBlobStore implements BlobStore {
   readonly minChunkLength = 0;
   private readonly layout: FilesystemLayout;
   private readonly knownDirectories = new Set<string>();
+  private readonly writeBack = new WriteBack();
 
   constructor(root: string) {
     this.layout = new FilesystemLayout(root);
@@ -113,16 +116,19 @@ export class FilesystemBlobStore implements BlobStore {
   ): Promise<number> {
     const path = this.layout.uploadPath(id);
     const handle = await this.openForAppend(id, path, offset);
-    let written = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _encoding, callback) {
-        written += chunk.length;
-        observe?.(chunk);
-        callback(null, chunk);
-      },
-    });
-    await pipeline(source, tap, handle.createWriteStream({ start: offset }));
-    return offset + written;
+    let synced = offset;
+    try {
+      return await appendChunks(handle, offset, source, {
+        observe,
+        onWritten: (position) => {
+          if (position - synced < writeBackBytes) return;
+          synced = position;
+          this.writeBack.start(path);
+        },
+      });
+    } finally {
+      await handle.close();
+    }
   }
 
   readUpload(id: string, end: number): Readable {
@@ -145,6 +151,7 @@ export class FilesystemBlobStore implements BlobStore {
 
   async commit(id: string, digest: Digest, size: number): Promise<void> {
     const path = this.layout.uploadPath(id);
+    await this.writeBack.settle(path);
     const handle = await this.openUploadAt(id, path, size);
     try {
       await handle.datasync();

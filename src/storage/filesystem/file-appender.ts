@@ -1,0 +1,108 @@
+import type { FileHandle } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
+
+export interface AppendOptions {
+  /** Sees every chunk in order, before it is written (for hashing). */
+  observe?: (chunk: Buffer) => void;
+  /** Called with the file position after each write lands. */
+  onWritten?: (position: number) => void;
+  /** Chunks are gathered into writes of about this many bytes. */
+  batchBytes?: number;
+  /** Writes allowed in flight at once before reading more of the source. */
+  maxInFlight?: number;
+}
+
+/**
+ * Writes `source` into the file at `position`, gathering the network's small chunks into large
+ * positional `writev` calls with a couple in flight, so receiving, hashing and writing overlap.
+ * Memory stays bounded (about `batchBytes × (maxInFlight + 1)`), and every write has landed by
+ * the time this returns or throws, so nothing can reach the file later. Returns the end position.
+ */
+export async function appendChunks(
+  handle: FileHandle,
+  position: number,
+  source: AsyncIterable<Buffer>,
+  options: AppendOptions = {},
+): Promise<number> {
+  const batchBytes = options.batchBytes ?? 1024 * 1024;
+  const maxInFlight = options.maxInFlight ?? 3;
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  let batch: Buffer[] = [];
+  let batchSize = 0;
+  let next = position;
+
+  const flush = () => {
+    const chunks = batch;
+    const at = next;
+    next += batchSize;
+    batch = [];
+    batchSize = 0;
+    const write: Promise<void> = handle.writev(chunks, at).then(
+      (result) => {
+        inFlight.delete(write);
+        if (result.bytesWritten !== chunks.reduce((sum, chunk) => sum + chunk.length, 0)) {
+          failure ??= new Error(`short write at ${at}`);
+        } else {
+          options.onWritten?.(at + result.bytesWritten);
+        }
+      },
+      (error: unknown) => {
+        inFlight.delete(write);
+        failure ??= error;
+      },
+    );
+    inFlight.add(write);
+  };
+
+  try {
+    for await (const chunk of source) {
+      if (failure) break;
+      options.observe?.(chunk);
+      batch.push(chunk);
+      batchSize += chunk.length;
+      if (batchSize >= batchBytes) {
+        flush();
+        if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
+      }
+    }
+    if (batchSize > 0 && !failure) flush();
+  } finally {
+    await Promise.all(inFlight);
+  }
+  if (failure) throw failure;
+  return next;
+}
+
+/** Flushes a file's written data to disk through a descriptor of its own. */
+export async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Background write-back of files being written: at most one flush per file runs at a time, so
+ * the final fsync before a commit only has the last few megabytes left to write.
+ */
+export class WriteBack {
+  private readonly running = new Map<string, Promise<void>>();
+
+  start(path: string): void {
+    if (this.running.has(path)) return;
+    const flush = syncFile(path)
+      .catch(() => {
+        // The file may have been committed or removed meanwhile; the commit's own fsync decides.
+      })
+      .finally(() => this.running.delete(path));
+    this.running.set(path, flush);
+  }
+
+  /** Waits for a running flush of `path`, if any. */
+  async settle(path: string): Promise<void> {
+    await this.running.get(path);
+  }
+}
