@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ -d node_modules ] || npm ci
+npm run build --silent
 bash scripts/ensure-tools.sh
 bash scripts/ensure-services.sh
 
