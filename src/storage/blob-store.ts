@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type { Digest } from '../oci/digest.ts';
 
 /**
@@ -16,6 +16,18 @@ export interface BlobInfo {
 export interface ByteRange {
   start: number;
   end: number;
+}
+
+/**
+ * A blob body that can write itself to a destination faster than piping can (a driver may
+ * return a Readable that also implements this). The body is consumed either way, never both.
+ */
+export interface DirectBody {
+  writeTo(destination: Writable): Promise<void>;
+}
+
+export function isDirectBody(body: Readable): body is Readable & DirectBody {
+  return typeof (body as Partial<DirectBody>).writeTo === 'function';
 }
 
 export interface BlobStatter {

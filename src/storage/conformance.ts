@@ -100,12 +100,14 @@ export function blobStoreConformance(driver: string, create: () => Promise<BlobS
       await assert.rejects(store.commit(randomUUID(), digestOf(Buffer.from('x')), 1), UploadNotFoundError);
     });
 
-    it('commits empty uploads and removes abandoned ones', async () => {
+    it('commits empty uploads, written or never written, and removes abandoned ones', async () => {
       const store = await create();
       const empty = randomUUID();
       await store.append(empty, 0, chunks());
       const digest = digestOf(Buffer.alloc(0));
       await store.commit(empty, digest, 0);
+      assert.deepEqual(await store.stat(digest), { size: 0 });
+      await store.commit(randomUUID(), digest, 0);
       assert.deepEqual(await store.stat(digest), { size: 0 });
 
       const abandoned = randomUUID();

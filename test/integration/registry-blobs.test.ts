@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { startTestBerth, type TestBerth } from '../helpers/berth.ts';
 import { RegistryClient, sha256 } from '../helpers/http.ts';
@@ -91,6 +92,24 @@ describe('blobs', () => {
       assert.equal(response.status, 416, range);
       assert.equal(response.header('content-range'), 'bytes */2048');
     }
+  });
+
+  it('survives a client that hangs up mid-body, and serves the next one', async () => {
+    const big = randomBytes(8 * 1024 * 1024);
+    const bigDigest = await client.pushBlob('blobs/big', big);
+    await new Promise<void>((resolve) => {
+      const req = httpRequest(new URL(`/v2/blobs/big/blobs/${bigDigest}`, berth.url), (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => resolve());
+      req.end();
+    });
+    const again = await client.request('GET', `/v2/blobs/big/blobs/${bigDigest}`);
+    assert.equal(again.status, 200);
+    assert.deepEqual(again.body, big);
   });
 
   it('answers If-None-Match with 304', async () => {

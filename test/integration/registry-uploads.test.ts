@@ -112,6 +112,16 @@ describe('chunked uploads', () => {
     assert.equal(done.status, 201);
   });
 
+  it('completes an upload that never received a byte as the empty blob', async () => {
+    const location = await startUpload('up/empty');
+    const empty = sha256('');
+    const done = await client.request('PUT', `${location}?digest=${empty}`);
+    assert.equal(done.status, 201);
+    const get = await client.request('GET', `/v2/up/empty/blobs/${empty}`);
+    assert.equal(get.status, 200);
+    assert.equal(get.body.length, 0);
+  });
+
   it('completes sha512 uploads', async () => {
     const location = await startUpload('up/sha512');
     await patch(location, blob.subarray(0, 1000), 0);

@@ -3,6 +3,7 @@ import { type Digest, parseDigest } from '../../oci/digest.ts';
 import { RegistryError } from '../../oci/errors.ts';
 import type { ByteRange } from '../../storage/blob-store.ts';
 import type { RegistryHandler } from './context.ts';
+import { sendBody } from './send-body.ts';
 
 function blobHeaders(digest: Digest): Record<string, string> {
   return {
@@ -49,9 +50,9 @@ export const getBlob: RegistryHandler = async ({ blobs }, request, reply, { name
   reply.headers(blobHeaders(digest));
   if (range) {
     reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`);
-    return reply.header('content-length', range.end - range.start + 1).send(body);
+    return sendBody(reply.header('content-length', range.end - range.start + 1), body);
   }
-  return reply.code(200).header('content-length', size).send(body);
+  return sendBody(reply.code(200).header('content-length', size), body);
 };
 
 export const deleteBlob: RegistryHandler = async ({ blobs }, _request, reply, { name, target }) => {

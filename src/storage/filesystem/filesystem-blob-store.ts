@@ -15,6 +15,7 @@ import {
   UploadOffsetError,
 } from '../blob-store.ts';
 import { appendChunks, WriteBack } from './file-appender.ts';
+import { FileRangeStream } from './file-range-stream.ts';
 import { FilesystemLayout } from './layout.ts';
 
 const readChunkSize = 512 * 1024;
@@ -68,7 +69,13 @@ export class FilesystemBlobStore implements BlobStore {
       if (isMissing(error)) throw new BlobNotFoundError(digest);
       throw error;
     }
-    return handle.createReadStream({ start: range?.start, end: range?.end, highWaterMark: readChunkSize });
+    try {
+      const { start, end } = range ?? { start: 0, end: (await handle.stat()).size - 1 };
+      return new FileRangeStream(handle, { start, end });
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
   }
 
   async put(digest: Digest, bytes: Uint8Array): Promise<void> {
@@ -116,14 +123,15 @@ export class FilesystemBlobStore implements BlobStore {
   ): Promise<number> {
     const path = this.layout.uploadPath(id);
     const handle = await this.openForAppend(id, path, offset);
-    let synced = offset;
+    let previous = offset;
     try {
       return await appendChunks(handle, offset, source, {
         observe,
+        // Flush whenever the upload crosses a multiple of writeBackBytes, however it is chunked.
         onWritten: (position) => {
-          if (position - synced < writeBackBytes) return;
-          synced = position;
-          this.writeBack.start(path);
+          if (Math.floor(position / writeBackBytes) > Math.floor(previous / writeBackBytes))
+            this.writeBack.start(path);
+          previous = position;
         },
       });
     } finally {
@@ -152,7 +160,8 @@ export class FilesystemBlobStore implements BlobStore {
   async commit(id: string, digest: Digest, size: number): Promise<void> {
     const path = this.layout.uploadPath(id);
     await this.writeBack.settle(path);
-    const handle = await this.openUploadAt(id, path, size);
+    // An upload that never received a byte has no file yet: the empty blob.
+    const handle = size === 0 ? await open(path, 'w') : await this.openUploadAt(id, path, size);
     try {
       await handle.datasync();
     } finally {

@@ -1,0 +1,14 @@
+import { MiB } from './data.ts';
+
+/** Sizes, counts and durations of every measurement: sized to finish in under 5 minutes on 2 cores. */
+export const settings = {
+  largeBlobBytes: 256 * MiB,
+  chunkBytes: 8 * MiB,
+  /** Runs per throughput and req/s measurement, per registry; the median is reported. */
+  repetitions: 3,
+  smallBlobs: { count: 2000, minBytes: 1024, maxBytes: 4096, concurrency: 16 },
+  load: { connections: 20, warmupSeconds: 5, runSeconds: 4 },
+  tags: { count: 5000, concurrency: 16, listRequests: 100, listWarmup: 5 },
+  hugeBlobBytes: 1024 * MiB,
+  rssLimitBytes: 200 * MiB,
+};
