@@ -70,7 +70,7 @@ describe('appendChunks', () => {
     const parts = Array.from({ length: 100 }, (_, i) => content.subarray(i * 40_000, (i + 1) * 40_000));
     const end = await appendChunks(handle, 0, Readable.from(parts), {
       observe: (c) => seen.push(c),
-      slabBytes: 100_000,
+      batchBytes: 100_000,
       maxInFlight: 2,
     });
     await handle.close();
@@ -86,7 +86,7 @@ describe('appendChunks', () => {
       yield content.subarray(0, 3_000_000);
       throw new Error('client went away');
     }
-    await assert.rejects(appendChunks(handle, 0, failing(), { slabBytes: 1_000_000 }), /client went away/);
+    await assert.rejects(appendChunks(handle, 0, failing(), { batchBytes: 1_000_000 }), /client went away/);
     await handle.close();
     assert.deepEqual(await readFile(path), content.subarray(0, 3_000_000));
   });

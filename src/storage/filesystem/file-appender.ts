@@ -6,19 +6,17 @@ export interface AppendOptions {
   observe?: (chunk: Buffer) => void;
   /** Called with the file position after each write lands. */
   onWritten?: (position: number) => void;
-  /** Size of each write, and of each of the reused buffers chunks are gathered into. */
-  slabBytes?: number;
+  /** Chunks are gathered into writes of about this many bytes. */
+  batchBytes?: number;
   /** Writes allowed in flight at once before reading more of the source. */
   maxInFlight?: number;
 }
 
 /**
- * Writes `source` into the file at `position`. The network's small chunks are copied into a
- * few reused slabs and each full slab is written with one positional write, with a couple in
- * flight, so receiving, hashing and writing overlap. Copying lets every received chunk die
- * young: holding them until their write lands made the garbage collector cost more than the
- * hashing. Memory stays at `slabBytes × (maxInFlight + 1)`, and every write has landed by the
- * time this returns or throws, so nothing can reach the file later. Returns the end position.
+ * Writes `source` into the file at `position`, gathering the network's small chunks into large
+ * positional `writev` calls with a couple in flight, so receiving, hashing and writing overlap.
+ * Memory stays bounded (about `batchBytes × (maxInFlight + 1)`), and every write has landed by
+ * the time this returns or throws, so nothing can reach the file later. Returns the end position.
  */
 export async function appendChunks(
   handle: FileHandle,
@@ -26,58 +24,49 @@ export async function appendChunks(
   source: AsyncIterable<Buffer>,
   options: AppendOptions = {},
 ): Promise<number> {
-  const slabBytes = options.slabBytes ?? 1024 * 1024;
+  const batchBytes = options.batchBytes ?? 1024 * 1024;
   const maxInFlight = options.maxInFlight ?? 3;
-  const free: Buffer[] = Array.from({ length: maxInFlight + 1 }, () => Buffer.allocUnsafeSlow(slabBytes));
   const inFlight = new Set<Promise<void>>();
   let failure: unknown;
-  let slab = free.pop()!;
-  let filled = 0;
+  let batch: Buffer[] = [];
+  let batchSize = 0;
   let next = position;
 
-  const writeSlab = () => {
-    const full = slab;
-    const length = filled;
+  const flush = () => {
+    const chunks = batch;
     const at = next;
-    next += length;
-    const write: Promise<void> = handle.write(full, 0, length, at).then(
-      ({ bytesWritten }) => {
+    next += batchSize;
+    batch = [];
+    batchSize = 0;
+    const write: Promise<void> = handle.writev(chunks, at).then(
+      (result) => {
         inFlight.delete(write);
-        free.push(full);
-        if (bytesWritten !== length) failure ??= new Error(`short write at ${at}`);
-        else options.onWritten?.(at + length);
+        if (result.bytesWritten !== chunks.reduce((sum, chunk) => sum + chunk.length, 0)) {
+          failure ??= new Error(`short write at ${at}`);
+        } else {
+          options.onWritten?.(at + result.bytesWritten);
+        }
       },
       (error: unknown) => {
         inFlight.delete(write);
-        free.push(full);
         failure ??= error;
       },
     );
     inFlight.add(write);
   };
 
-  const takeSlab = async () => {
-    while (free.length === 0) await Promise.race(inFlight);
-    slab = free.pop()!;
-    filled = 0;
-  };
-
   try {
     for await (const chunk of source) {
       if (failure) break;
       options.observe?.(chunk);
-      let offset = 0;
-      while (offset < chunk.length) {
-        const copied = chunk.copy(slab, filled, offset);
-        filled += copied;
-        offset += copied;
-        if (filled === slabBytes) {
-          writeSlab();
-          await takeSlab();
-        }
+      batch.push(chunk);
+      batchSize += chunk.length;
+      if (batchSize >= batchBytes) {
+        flush();
+        if (inFlight.size >= maxInFlight) await Promise.race(inFlight);
       }
     }
-    if (filled > 0 && !failure) writeSlab();
+    if (batchSize > 0 && !failure) flush();
   } finally {
     await Promise.all(inFlight);
   }
