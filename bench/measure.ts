@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { RegistryClient } from './client.ts';
 import { generatedBlob, MiB } from './data.ts';
 import type { LoadResult, LoadSpec, LoadTool } from './load.ts';
@@ -52,7 +53,18 @@ export async function measure(rows: Row[], templates: Row[], run: () => Promise<
   rows.push(...templates);
 }
 
-/** `repetitions` runs per subject, interleaved; the row gets the median rate in `unit`/s. */
+/**
+ * Writes every dirty page in the machine to disk. Run before each timed sample so one
+ * registry's unflushed writes (distribution never fsyncs) are not charged to the next run.
+ */
+function flushDirtyPages(): Promise<void> {
+  return new Promise((resolve, reject) => execFile('sync', (error) => (error ? reject(error) : resolve())));
+}
+
+/**
+ * `repetitions` runs per subject, interleaved, each after a `sync`; the row gets the median rate
+ * in `unit`/s.
+ */
 export async function rate(
   subjects: Subject[],
   row: Row,
@@ -62,6 +74,7 @@ export async function rate(
   const samples: PerSubject<number[]> = { berth: [], distribution: [] };
   for (let repetition = 0; repetition < settings.repetitions; repetition++) {
     for (const subject of inTurn(subjects, repetition)) {
+      await flushDirtyPages();
       samples[subject.name].push(amount / (await run(subject)));
     }
   }

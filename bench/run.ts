@@ -238,7 +238,7 @@ async function main(): Promise<void> {
   const others = otherLoad(cpuAtStart, cpuSnapshot());
   process.stdout.write(
     `\nBerth vs ${machine.versions.distribution}, ${machine.cpus} CPUs, ${seconds.toFixed(0)} s. ` +
-      `Rates are medians of ${settings.repetitions} interleaved runs; ratio > 1 means Berth is better.\n` +
+      `Rates are medians of ${settings.repetitions} interleaved runs, each after a sync; ratio > 1 means Berth is better.\n` +
       `manifest GET: wrk -t1; blob HEAD: raw-socket Node client (wrk cannot HEAD); ` +
       `${connections} keep-alive connections.\n\n${formatTable(rows)}\n`,
   );
