@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { preparedQuery } from './prepared-query.ts';
 import type { Schema } from './schema.ts';
 
 export interface BlobRow {
@@ -7,7 +8,18 @@ export interface BlobRow {
 }
 
 export class BlobQueries {
-  constructor(private readonly db: Kysely<Schema>) {}
+  private readonly selectInRepository;
+
+  constructor(private readonly db: Kysely<Schema>) {
+    this.selectInRepository = preparedQuery<BlobRow, [string, string]>(db, 2, (repository, digest) =>
+      db
+        .selectFrom('repository_blobs')
+        .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+        .select(['blobs.digest', 'blobs.size'])
+        .where('repository_blobs.repository', '=', repository!)
+        .where('repository_blobs.digest', '=', digest!),
+    );
+  }
 
   async insert(digest: string, size: number, now: number): Promise<void> {
     await this.db
@@ -43,13 +55,7 @@ export class BlobQueries {
   }
 
   async findInRepository(repository: string, digest: string): Promise<BlobRow | undefined> {
-    return this.db
-      .selectFrom('repository_blobs')
-      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
-      .select(['blobs.digest', 'blobs.size'])
-      .where('repository_blobs.repository', '=', repository)
-      .where('repository_blobs.digest', '=', digest)
-      .executeTakeFirst();
+    return (await this.selectInRepository(repository, digest))[0];
   }
 
   /** Which of `digests` the repository links, with their sizes. */

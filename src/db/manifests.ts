@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { preparedQuery } from './prepared-query.ts';
 import type { ManifestReferenceTable, ManifestTable, Schema } from './schema.ts';
 
 export type ManifestRow = Selectable<ManifestTable>;
@@ -16,7 +17,30 @@ const manifestColumns = [
 ] as const;
 
 export class ManifestQueries {
-  constructor(private readonly db: Kysely<Schema>) {}
+  private readonly selectByDigest;
+  private readonly selectByTag;
+
+  constructor(private readonly db: Kysely<Schema>) {
+    this.selectByDigest = preparedQuery<ManifestRow, [string, string]>(db, 2, (repository, digest) =>
+      db
+        .selectFrom('manifests')
+        .select(manifestColumns)
+        .where('repository', '=', repository!)
+        .where('digest', '=', digest!),
+    );
+    this.selectByTag = preparedQuery<ManifestRow, [string, string]>(db, 2, (repository, tag) =>
+      db
+        .selectFrom('tags')
+        .innerJoin('manifests', (join) =>
+          join
+            .onRef('manifests.repository', '=', 'tags.repository')
+            .onRef('manifests.digest', '=', 'tags.digest'),
+        )
+        .select(manifestColumns)
+        .where('tags.repository', '=', repository!)
+        .where('tags.name', '=', tag!),
+    );
+  }
 
   /** Records a manifest and what it references; a manifest already recorded is left as it is. */
   async insert(row: ManifestRow, references: readonly ManifestReference[]): Promise<void> {
@@ -41,26 +65,11 @@ export class ManifestQueries {
   }
 
   async find(repository: string, digest: string): Promise<ManifestRow | undefined> {
-    return this.db
-      .selectFrom('manifests')
-      .select(manifestColumns)
-      .where('repository', '=', repository)
-      .where('digest', '=', digest)
-      .executeTakeFirst();
+    return (await this.selectByDigest(repository, digest))[0];
   }
 
   async findByTag(repository: string, tag: string): Promise<ManifestRow | undefined> {
-    return this.db
-      .selectFrom('tags')
-      .innerJoin('manifests', (join) =>
-        join
-          .onRef('manifests.repository', '=', 'tags.repository')
-          .onRef('manifests.digest', '=', 'tags.digest'),
-      )
-      .select(manifestColumns)
-      .where('tags.repository', '=', repository)
-      .where('tags.name', '=', tag)
-      .executeTakeFirst();
+    return (await this.selectByTag(repository, tag))[0];
   }
 
   /** Which of `digests` are manifests of the repository, with their sizes. */

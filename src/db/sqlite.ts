@@ -4,6 +4,7 @@ import SqliteDriver from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
 import { KyselyDatabase } from './database.ts';
 import type { Schema } from './schema.ts';
+import { StatementCachingDatabase } from './statement-cache.ts';
 
 export interface SqliteOptions {
   path: string;
@@ -22,6 +23,8 @@ export function openSqliteDatabase(options: SqliteOptions): KyselyDatabase {
   driver.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   driver.pragma('foreign_keys = ON');
   driver.pragma('busy_timeout = 5000');
-  const kysely = new Kysely<Schema>({ dialect: new SqliteDialect({ database: driver }) });
+  const kysely = new Kysely<Schema>({
+    dialect: new SqliteDialect({ database: new StatementCachingDatabase(driver) }),
+  });
   return new KyselyDatabase(kysely);
 }
