@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  LogController,
+} from 'fastify';
 import { anonymous, type Caller } from '../access/access-policy.ts';
 import type { Logger } from '../lib/logger.ts';
+import { errorBody, RegistryError } from '../oci/errors.ts';
 import { handleError } from './error-handler.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { RegistryServices } from './registry/context.ts';
@@ -34,6 +40,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     return503OnClosing: true,
     routerOptions: { maxParamLength: 2048 },
     requestIdHeader: false,
+    // Requests the router cannot even parse (bad percent-encoding) get the registry's error shape too.
+    frameworkErrors: (error, _request, reply) => {
+      const status = error.statusCode ?? 400;
+      const body = JSON.stringify(errorBody(new RegistryError('NAME_INVALID', error.message, { status })));
+      (reply as FastifyReply).code(status).type('application/json').send(body);
+    },
     genReqId: (request) => {
       const given = request.headers['x-request-id'];
       return typeof given === 'string' && requestIdPattern.test(given) ? given : randomUUID();
