@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeTempDir, startTestBerth, type TestBerth } from '../helpers/berth.ts';
 import { Dockerd } from '../helpers/dockerd.ts';
+import { alpineLayout } from '../helpers/fixtures.ts';
 import { RegistryClient } from '../helpers/http.ts';
 import { missingTools, run } from '../helpers/tools.ts';
 
-const alpine = new URL('../../../shared/fixtures/oci/alpine-3.17.2', import.meta.url).pathname;
+const alpine = alpineLayout();
 const dockerSchema2 = 'application/vnd.docker.distribution.manifest.v2+json';
 
 describe('the Docker engine against Berth', { skip: missingTools('dockerd', 'docker', 'skopeo') }, () => {

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeTempDir, startTestBerth, type TestBerth } from '../helpers/berth.ts';
 import { ContainersSandbox } from '../helpers/containers.ts';
+import { alpineLayout } from '../helpers/fixtures.ts';
 import { RegistryClient } from '../helpers/http.ts';
 import { layoutTagDigest, readLayoutBlob } from '../helpers/oci-layout.ts';
 import { missingTools } from '../helpers/tools.ts';
 
-const alpine = new URL('../../../shared/fixtures/oci/alpine-3.17.2', import.meta.url).pathname;
+const alpine = alpineLayout();
 
 describe('podman and buildah against Berth', { skip: missingTools('podman', 'buildah', 'skopeo') }, () => {
   let berth: TestBerth;

@@ -3,12 +3,13 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { makeTempDir, startTestBerth, type TestBerth } from '../helpers/berth.ts';
+import { alpineLayout, alpineManifestDigest } from '../helpers/fixtures.ts';
 import { RegistryClient } from '../helpers/http.ts';
 import { layoutTagDigest, readLayoutBlob, writeMultiArchLayout } from '../helpers/oci-layout.ts';
 import { missingTools, run } from '../helpers/tools.ts';
 
-const alpine = new URL('../../../shared/fixtures/oci/alpine-3.17.2', import.meta.url).pathname;
-const alpineManifest = 'sha256:19dbd2e48e921426ee8ace4dc892edfb2ecdc1d1a72d5416c83670c30acecef0';
+const alpine = alpineLayout();
+const alpineManifest = alpineManifestDigest;
 
 describe('skopeo and umoci against Berth', { skip: missingTools('skopeo', 'umoci') }, () => {
   let berth: TestBerth;
@@ -143,9 +144,15 @@ describe('skopeo and umoci against Berth', { skip: missingTools('skopeo', 'umoci
   it('copies between repositories of Berth (cross-repository mount)', async () => {
     await skopeo(
       'copy',
+      '--dest-tls-verify=false',
+      `oci:${alpine}:v2`,
+      `docker://${host}/origin/alpine:3.17.2`,
+    );
+    await skopeo(
+      'copy',
       '--src-tls-verify=false',
       '--dest-tls-verify=false',
-      `docker://${host}/library/alpine:3.17.2`,
+      `docker://${host}/origin/alpine:3.17.2`,
       `docker://${host}/mirror/alpine:3.17.2`,
     );
     const inspect = JSON.parse(

@@ -20,10 +20,7 @@ export async function startTestBerth(overrides: Record<string, unknown> = {}): P
     env: {},
     flags: { listen: '127.0.0.1:0', data: dataDir, 'log.level': 'silent', ...overrides },
   });
-  const berth = await startBerth(
-    config,
-    createLogger(process.env.BERTH_TEST_LOG === '1' ? 'debug' : 'silent'),
-  );
+  const berth = await startBerth(config, createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent'));
   return {
     ...berth,
     dataDir,

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { RegistryError } from '../../src/oci/errors.ts';
 import { effectiveArtifactType, normaliseMediaType, parseManifest } from '../../src/oci/manifest.ts';
 import { mediaTypes } from '../../src/oci/media-types.ts';
+import { alpineLayout, alpineManifestDigest } from '../helpers/fixtures.ts';
 
 const alpineManifest = readFileSync(
-  new URL(
-    '../../../shared/fixtures/oci/alpine-3.17.2/blobs/sha256/19dbd2e48e921426ee8ace4dc892edfb2ecdc1d1a72d5416c83670c30acecef0',
-    import.meta.url,
-  ),
+  join(alpineLayout(), 'blobs', 'sha256', alpineManifestDigest.slice('sha256:'.length)),
 );
 const digest = (c: string) => `sha256:${c.repeat(64)}`;
 const bytes = (value: unknown) => Buffer.from(JSON.stringify(value));
