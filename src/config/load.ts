@@ -54,7 +54,10 @@ function setPath(tree: Tree, path: string[], value: unknown): void {
 }
 
 function coerce(raw: string, schema: TSchema): unknown {
-  if (schema.type === 'integer' || schema.type === 'number') return raw.trim() === '' ? raw : Number(raw);
+  if (schema.type === 'integer' || schema.type === 'number') {
+    const value = Number(raw);
+    return raw.trim() === '' || Number.isNaN(value) ? raw : value;
+  }
   if (schema.type === 'boolean') {
     if (/^(true|1|yes|on)$/i.test(raw)) return true;
     if (/^(false|0|no|off)$/i.test(raw)) return false;
@@ -79,6 +82,14 @@ function readFile(file: string): Tree {
     if (error instanceof YAMLParseError) throw new ConfigError([`config file ${file}: ${error.message}`]);
     throw error;
   }
+}
+
+/** TypeBox's message, or the list of allowed values where the setting is a choice. */
+function explain(schema: TSchema, message: string): string {
+  const choices = (schema.anyOf as TSchema[] | undefined)?.map((option) => option.const);
+  if (choices?.length && choices.every((choice) => typeof choice === 'string'))
+    return `must be one of ${choices.join(', ')}`;
+  return message;
 }
 
 function describe(path: string, leaves: Map<string, Leaf>, origins: Map<string, string>): string {
@@ -129,7 +140,15 @@ export function loadConfig(sources: ConfigSources = {}): BerthConfig {
       );
       continue;
     }
-    problems.push(`${describe(path, byPath, origins)}: ${error.message}, got ${shown?.slice(0, 80)}`);
+    problems.push(
+      `${describe(path, byPath, origins)}: ${explain(error.schema, error.message)}, got ${shown?.slice(0, 80)}`,
+    );
+  }
+  const listen = config.listen;
+  if (typeof listen === 'string' && parseListen(listen).port > 65535) {
+    problems.push(
+      `${describe('listen', byPath, origins)}: port must be at most 65535, got ${JSON.stringify(listen)}`,
+    );
   }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return resolvePaths(config as unknown as BerthConfig);

@@ -64,12 +64,23 @@ describe('configuration', () => {
       found.join('\n'),
     );
     assert.ok(
-      found.some((p) => p.startsWith('log.level (from BERTH_LOG_LEVEL)')),
+      found.some(
+        (p) =>
+          p.startsWith('log.level (from BERTH_LOG_LEVEL): must be one of fatal, error') &&
+          p.includes('"loud"'),
+      ),
       found.join('\n'),
     );
     assert.ok(
       found.some((p) => p.startsWith('metrics.enabled (from BERTH_METRICS_ENABLED)')),
       found.join('\n'),
+    );
+  });
+
+  it('rejects ports past 65535', () => {
+    assert.match(
+      problems(() => loadConfig({ env: {}, flags: { listen: '127.0.0.1:70000' } }))[0]!,
+      /at most 65535/,
     );
   });
 
