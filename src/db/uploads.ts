@@ -30,6 +30,15 @@ export class UploadQueries {
     return result.numDeletedRows > 0n;
   }
 
+  async countForRepository(repository: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('uploads')
+      .select((eb) => eb.fn.countAll<number>().as('count'))
+      .where('repository', '=', repository)
+      .executeTakeFirst();
+    return Number(row?.count ?? 0);
+  }
+
   /** Uploads untouched since `before`, for purging. */
   async findIdle(before: number, limit: number): Promise<UploadRow[]> {
     return this.db.selectFrom('uploads').selectAll().where('updated_at', '<', before).limit(limit).execute();

@@ -1,28 +1,22 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
-import { errorBody, isRegistryError, RegistryError } from '../oci/errors.ts';
+import { type ErrorCode, errorBody, isRegistryError, RegistryError } from '../oci/errors.ts';
 
-function clientWentAway(request: FastifyRequest, error: unknown): boolean {
-  const code = (error as NodeJS.ErrnoException).code;
-  return (
-    (request.raw.destroyed && !request.raw.complete) ||
-    code === 'ECONNRESET' ||
-    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
-    (error as Error).message === 'aborted'
-  );
+/** Errors that mean the client hung up mid-request, judged by where they come from. */
+const hangUpCodes = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
+
+function clientWentAway(error: unknown): boolean {
+  const failure = error as NodeJS.ErrnoException;
+  return hangUpCodes.has(failure.code ?? '') || failure.message === 'aborted';
 }
+
+/** Storage that cannot take more: the server's problem, but one the operator must see. */
+const storageFullCodes = new Set(['ENOSPC', 'EDQUOT', 'EFBIG']);
 
 /** Fastify's own 4xx errors (bad headers, unsupported media types) in the registry's vocabulary. */
 function fromFastify(error: FastifyError): RegistryError {
   const status = error.statusCode ?? 400;
-  const code =
-    status === 404
-      ? 'NAME_UNKNOWN'
-      : status === 405
-        ? 'UNSUPPORTED'
-        : status === 413
-          ? 'SIZE_INVALID'
-          : 'UNSUPPORTED';
-  return new RegistryError(code, error.message, { status });
+  const codes: Record<number, ErrorCode> = { 404: 'NOT_FOUND', 405: 'UNSUPPORTED', 413: 'SIZE_INVALID' };
+  return new RegistryError(codes[status] ?? 'BAD_REQUEST', error.message, { status });
 }
 
 /**
@@ -35,13 +29,21 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
     if (error.status >= 500) request.log.error({ err: error }, 'request failed');
     return reply.code(error.status).headers(error.headers).type('application/json').send(errorBody(error));
   }
-  if (clientWentAway(request, error)) {
+  if (clientWentAway(error)) {
     request.log.info({ reason: (error as Error).message }, 'client closed the connection mid-request');
     reply.header('connection', 'close');
     return reply
       .code(400)
       .type('application/json')
       .send(errorBody(new RegistryError('BLOB_UPLOAD_INVALID', 'request body was interrupted')));
+  }
+  if (storageFullCodes.has((error as NodeJS.ErrnoException).code ?? '')) {
+    request.log.error({ err: error }, 'storage is full');
+    reply.header('connection', 'close');
+    return reply
+      .code(507)
+      .type('application/json')
+      .send(errorBody(new RegistryError('UNAVAILABLE', 'the registry has no space left', { status: 507 })));
   }
   const statusCode = (error as FastifyError).statusCode;
   if (statusCode !== undefined && statusCode >= 400 && statusCode < 500) {

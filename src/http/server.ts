@@ -43,7 +43,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     // Requests the router cannot even parse (bad percent-encoding) get the registry's error shape too.
     frameworkErrors: (error, _request, reply) => {
       const status = error.statusCode ?? 400;
-      const body = JSON.stringify(errorBody(new RegistryError('NAME_INVALID', error.message, { status })));
+      const body = JSON.stringify(errorBody(new RegistryError('BAD_REQUEST', error.message, { status })));
       (reply as FastifyReply).code(status).type('application/json').send(body);
     },
     genReqId: (request) => {
@@ -83,12 +83,11 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) => {
     request.routeName = 'unknown';
+    const path = request.url.split('?')[0];
     return reply
       .code(404)
       .type('application/json')
-      .send({
-        errors: [{ code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` }],
-      });
+      .send(errorBody(new RegistryError('NOT_FOUND', `no route ${request.method} ${path}`)));
   });
 
   const methods = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;

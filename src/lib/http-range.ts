@@ -1,4 +1,4 @@
-import type { ByteRange } from '../storage/blob-store.ts';
+import type { ByteRange } from './byte-range.ts';
 
 export type RangeRequest =
   | { kind: 'none' }

@@ -24,6 +24,8 @@ export const errorCodes = {
   RANGE_INVALID: { status: 416, message: 'invalid content range' },
   TAG_INVALID: { status: 400, message: 'manifest tag did not match URI' },
   PAGINATION_NUMBER_INVALID: { status: 400, message: 'invalid number of results requested' },
+  BAD_REQUEST: { status: 400, message: 'the request is malformed' },
+  NOT_FOUND: { status: 404, message: 'no such endpoint' },
   UNKNOWN: { status: 500, message: 'unknown error' },
   UNAVAILABLE: { status: 503, message: 'service unavailable' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -1,6 +1,6 @@
 import type { Hash } from 'node:crypto';
 import { createDigester } from '../oci/digest.ts';
-import type { UploadStore } from '../storage/blob-store.ts';
+import { UploadNotFoundError, UploadOffsetError, type UploadStore } from '../storage/blob-store.ts';
 
 interface Entry {
   hash: Hash;
@@ -16,12 +16,19 @@ interface Entry {
 export class UploadHashes {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(private readonly uploads: Pick<UploadStore, 'readUpload'>) {}
+  constructor(private readonly uploads: Pick<UploadStore, 'readUpload' | 'uploadSize'>) {}
 
+  /** The hash of the upload's first `offset` bytes; takes the entry out until `keep` is called. */
   async at(id: string, offset: number): Promise<Hash> {
     const entry = this.entries.get(id);
     this.entries.delete(id);
     if (entry && entry.offset === offset) return entry.hash;
+    const stored = await this.uploads.uploadSize(id);
+    if (stored === undefined) {
+      if (offset === 0) return createDigester('sha256');
+      throw new UploadNotFoundError(id);
+    }
+    if (stored < offset) throw new UploadOffsetError(id, stored);
     const hash = createDigester('sha256');
     for await (const chunk of this.uploads.readUpload(id, offset)) hash.update(chunk as Buffer);
     return hash;

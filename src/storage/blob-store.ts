@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import type { ByteRange } from '../lib/byte-range.ts';
 import type { Digest } from '../oci/digest.ts';
 
 /**
@@ -12,11 +13,7 @@ export interface BlobInfo {
   size: number;
 }
 
-/** Inclusive byte range, as in HTTP. */
-export interface ByteRange {
-  start: number;
-  end: number;
-}
+export type { ByteRange } from '../lib/byte-range.ts';
 
 /**
  * A blob body that can write itself to a destination faster than piping can (a driver may

@@ -53,17 +53,28 @@ export interface BerthProcess {
   kill(): Promise<void>;
 }
 
+export interface SpawnOptions {
+  env?: Record<string, string>;
+  /** Largest file the process may write, in KiB (the shell's `ulimit -f`). */
+  fileSizeLimitKiB?: number;
+}
+
 /** Runs `berth serve` as its own process, exactly as scripts and benchmarks do. */
-export async function spawnBerth(dataDir: string, env: Record<string, string> = {}): Promise<BerthProcess> {
+export async function spawnBerth(dataDir: string, options: SpawnOptions = {}): Promise<BerthProcess> {
   const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [berthBin, 'serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir],
-    {
-      env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const args = [berthBin, 'serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir];
+  const spawnOptions = {
+    env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
+  };
+  const child =
+    options.fileSizeLimitKiB === undefined
+      ? spawn(process.execPath, args, spawnOptions)
+      : spawn(
+          'bash',
+          ['-c', `ulimit -f ${options.fileSizeLimitKiB} && exec "$0" "$@"`, process.execPath, ...args],
+          spawnOptions,
+        );
   const output = captureOutput(child);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;

@@ -111,3 +111,24 @@ describe('kill -9 mid-upload', () => {
     }
   });
 });
+
+describe('a full disk', () => {
+  it('answers 507 and logs the cause, leaves nothing visible, and takes the next push that fits', async () => {
+    const dataDir = await makeTempDir('berth-full-');
+    dirs.push(dataDir);
+    const server = await spawnBerth(dataDir, { fileSizeLimitKiB: 2048, env: { BERTH_LOG_LEVEL: 'error' } });
+    started.push(server);
+    const client = new RegistryClient(server.url);
+    const big = randomBytes(3 * 1024 * 1024);
+    const refused = await client.request('POST', `/v2/full/app/blobs/uploads/?digest=${sha256(big)}`, {
+      headers: { 'content-length': big.length },
+      body: big,
+    });
+    assert.equal(refused.status, 507);
+    assert.equal(refused.errorCode(), 'UNAVAILABLE');
+    assert.equal((await client.request('HEAD', `/v2/full/app/blobs/${sha256(big)}`)).status, 404);
+    assert.match(server.output(), /storage is full/);
+    const small = Buffer.from('fits');
+    assert.equal(await client.pushBlob('full/app', small), sha256(small));
+  });
+});

@@ -95,6 +95,7 @@ export const registryTables: Migration = {
       .addColumn('updated_at', 'bigint', (column) => column.notNull())
       .execute();
     await db.schema.createIndex('uploads_updated_at').on('uploads').column('updated_at').execute();
+    await db.schema.createIndex('uploads_repository').on('uploads').column('repository').execute();
   },
 
   async down(db: Kysely<unknown>): Promise<void> {

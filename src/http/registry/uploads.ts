@@ -1,24 +1,24 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ByteRange } from '../../lib/byte-range.ts';
 import { parseContentRange } from '../../lib/http-range.ts';
 import { parseDigest } from '../../oci/digest.ts';
 import { RegistryError } from '../../oci/errors.ts';
 import { isRepositoryName } from '../../oci/reference.ts';
-import type { ChunkRange, UploadState } from '../../registry/upload-service.ts';
+import { UploadRangeError, type UploadState } from '../../registry/upload-service.ts';
 import { hasBody, queryParam, type RegistryHandler } from './context.ts';
 
-function uploadLocation(state: UploadState): string {
-  return `/v2/${state.repository}/blobs/uploads/${state.id}`;
+/** Where the upload stands: the headers of every answer about one, 416s included. */
+function progressHeaders(reply: FastifyReply, state: UploadState): FastifyReply {
+  return reply
+    .header('location', `/v2/${state.repository}/blobs/uploads/${state.id}`)
+    .header('range', `0-${Math.max(state.size - 1, 0)}`)
+    .header('docker-upload-uuid', state.id);
 }
 
-/** The headers of every answer about an upload in progress. */
 function sendProgress(reply: FastifyReply, state: UploadState, status: 202 | 204) {
-  return reply
-    .code(status)
-    .header('location', uploadLocation(state))
-    .header('range', `0-${Math.max(state.size - 1, 0)}`)
-    .header('docker-upload-uuid', state.id)
-    .header('content-length', 0)
-    .send();
+  progressHeaders(reply, state).code(status);
+  if (status === 202) reply.header('content-length', 0);
+  return reply.send();
 }
 
 function sendCreated(reply: FastifyReply, repository: string, digest: string) {
@@ -30,12 +30,22 @@ function sendCreated(reply: FastifyReply, repository: string, digest: string) {
     .send();
 }
 
+/** Runs an upload operation; a 416 also tells the client where to resume. */
+async function resumable<T>(reply: FastifyReply, work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (error) {
+    if (error instanceof UploadRangeError) progressHeaders(reply, error.state);
+    throw error;
+  }
+}
+
 function body(request: FastifyRequest): AsyncIterable<Buffer> {
   return request.raw as AsyncIterable<Buffer>;
 }
 
 /** The chunk's Content-Range, checked against Content-Length when both are given. */
-function chunkRange(request: FastifyRequest): ChunkRange | undefined {
+function chunkRange(request: FastifyRequest): ByteRange | undefined {
   const range = parseContentRange(request.headers['content-range']);
   if (range === null) {
     throw new RegistryError(
@@ -80,22 +90,22 @@ export const postUpload: RegistryHandler = async ({ uploads, blobs, access }, re
 
 export const patchUpload: RegistryHandler = async ({ uploads }, request, reply, { name, target }) => {
   const range = chunkRange(request);
-  return sendProgress(reply, await uploads.append(name, target, body(request), range), 202);
+  return sendProgress(reply, await resumable(reply, uploads.append(name, target, body(request), range)), 202);
 };
 
 export const putUpload: RegistryHandler = async ({ uploads }, request, reply, { name, target }) => {
   const digest = queryParam(request, 'digest');
-  if (digest === undefined)
+  if (digest === undefined) {
     throw new RegistryError('DIGEST_INVALID', 'the digest query parameter is required to complete an upload');
+  }
   const expected = parseDigest(digest);
   const range = chunkRange(request);
-  if (range) {
-    // A last chunk with a range must start where the upload stands, like any PATCH.
-    await uploads.append(name, target, body(request), range);
-    return sendCreated(reply, name, await uploads.complete(name, target, expected));
-  }
-  const lastChunk = hasBody(request) ? body(request) : undefined;
-  return sendCreated(reply, name, await uploads.complete(name, target, expected, lastChunk));
+  const lastChunk = hasBody(request) || range ? body(request) : undefined;
+  return sendCreated(
+    reply,
+    name,
+    await resumable(reply, uploads.complete(name, target, expected, lastChunk, range)),
+  );
 };
 
 export const getUpload: RegistryHandler = async ({ uploads }, _request, reply, { name, target }) => {
@@ -104,5 +114,5 @@ export const getUpload: RegistryHandler = async ({ uploads }, _request, reply, {
 
 export const deleteUpload: RegistryHandler = async ({ uploads }, _request, reply, { name, target }) => {
   await uploads.cancel(name, target);
-  return reply.code(204).header('content-length', 0).send();
+  return reply.code(204).send();
 };

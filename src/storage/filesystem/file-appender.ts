@@ -34,18 +34,15 @@ export async function appendChunks(
 
   const flush = () => {
     const chunks = batch;
+    const length = batchSize;
     const at = next;
-    next += batchSize;
+    next += length;
     batch = [];
     batchSize = 0;
-    const write: Promise<void> = handle.writev(chunks, at).then(
-      (result) => {
+    const write: Promise<void> = writeAll(handle, chunks, length, at).then(
+      () => {
         inFlight.delete(write);
-        if (result.bytesWritten !== chunks.reduce((sum, chunk) => sum + chunk.length, 0)) {
-          failure ??= new Error(`short write at ${at}`);
-        } else {
-          options.onWritten?.(at + result.bytesWritten);
-        }
+        options.onWritten?.(at + length);
       },
       (error: unknown) => {
         inFlight.delete(write);
@@ -72,6 +69,26 @@ export async function appendChunks(
   }
   if (failure) throw failure;
   return next;
+}
+
+/**
+ * Writes all of `chunks` at `position`. A short write (the file size limit, a full disk) is
+ * retried for the rest, so the error that stopped it surfaces with its own code.
+ */
+async function writeAll(
+  handle: FileHandle,
+  chunks: Buffer[],
+  length: number,
+  position: number,
+): Promise<void> {
+  let written = (await handle.writev(chunks, position)).bytesWritten;
+  while (written < length) {
+    const rest = Buffer.concat(chunks).subarray(written);
+    const { bytesWritten } = await handle.write(rest, 0, rest.length, position + written);
+    if (bytesWritten === 0)
+      throw Object.assign(new Error(`no space to write at ${position + written}`), { code: 'ENOSPC' });
+    written += bytesWritten;
+  }
 }
 
 /** Flushes a file's written data to disk through a descriptor of its own. */
