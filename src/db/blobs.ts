@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { inBatches } from './batches.ts';
 import { preparedQuery } from './prepared-query.ts';
 import type { Schema } from './schema.ts';
 
@@ -61,15 +62,16 @@ export class BlobQueries {
   /** Which of `digests` the repository links, with their sizes. */
   async findManyInRepository(repository: string, digests: readonly string[]): Promise<Map<string, number>> {
     const found = new Map<string, number>();
-    if (digests.length === 0) return found;
-    const rows = await this.db
-      .selectFrom('repository_blobs')
-      .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
-      .select(['blobs.digest', 'blobs.size'])
-      .where('repository_blobs.repository', '=', repository)
-      .where('repository_blobs.digest', 'in', [...new Set(digests)])
-      .execute();
-    for (const row of rows) found.set(row.digest, Number(row.size));
+    for (const batch of inBatches([...new Set(digests)])) {
+      const rows = await this.db
+        .selectFrom('repository_blobs')
+        .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+        .select(['blobs.digest', 'blobs.size'])
+        .where('repository_blobs.repository', '=', repository)
+        .where('repository_blobs.digest', 'in', batch)
+        .execute();
+      for (const row of rows) found.set(row.digest, Number(row.size));
+    }
     return found;
   }
 }

@@ -85,7 +85,7 @@ export function databaseConformance(backend: string, create: () => Promise<Datab
       await db.close();
     });
 
-    it('lists referrers by subject and artifact type', async () => {
+    it('lists referrers by subject and artifact type, paged in digest order', async () => {
       const db = await create();
       await db.repositories.ensure('r', 1);
       await db.manifests.insert(
@@ -102,15 +102,13 @@ export function databaseConformance(backend: string, create: () => Promise<Datab
         [],
       );
       await db.manifests.insert(manifestRow('r', digest('3')), []);
-      assert.deepEqual(
-        (await db.manifests.findReferrers('r', digest('s'))).map((row) => row.digest),
-        [digest('2'), digest('1')],
-      );
-      assert.deepEqual(
-        (await db.manifests.findReferrers('r', digest('s'), 'x/sig')).map((row) => row.digest),
-        [digest('1')],
-      );
-      assert.deepEqual(await db.manifests.findReferrers('r', digest('none')), []);
+      const referrers = (page: Parameters<typeof db.manifests.findReferrers>[2], subject = digest('s')) =>
+        db.manifests.findReferrers('r', subject, page).then((rows) => rows.map((row) => row.digest));
+      assert.deepEqual(await referrers({ limit: 10 }), [digest('1'), digest('2')]);
+      assert.deepEqual(await referrers({ limit: 10, artifactType: 'x/sig' }), [digest('1')]);
+      assert.deepEqual(await referrers({ limit: 1 }), [digest('1')]);
+      assert.deepEqual(await referrers({ limit: 10, after: digest('1') }), [digest('2')]);
+      assert.deepEqual(await referrers({ limit: 10 }, digest('none')), []);
       await db.close();
     });
 

@@ -1,4 +1,5 @@
 import type { Kysely, Selectable } from 'kysely';
+import { inBatches } from './batches.ts';
 import { preparedQuery } from './prepared-query.ts';
 import type { ManifestReferenceTable, ManifestTable, Schema } from './schema.ts';
 
@@ -49,19 +50,16 @@ export class ManifestQueries {
       .values(row)
       .onConflict((conflict) => conflict.columns(['repository', 'digest']).doNothing())
       .execute();
-    if (references.length === 0) return;
-    const unique = new Map(references.map((reference) => [reference.child, reference]));
-    await this.db
-      .insertInto('manifest_references')
-      .values(
-        [...unique.values()].map((reference) => ({
-          ...reference,
-          repository: row.repository,
-          manifest: row.digest,
-        })),
-      )
-      .onConflict((conflict) => conflict.columns(['repository', 'manifest', 'child']).doNothing())
-      .execute();
+    const unique = [...new Map(references.map((reference) => [reference.child, reference])).values()];
+    for (const batch of inBatches(unique, 200)) {
+      await this.db
+        .insertInto('manifest_references')
+        .values(
+          batch.map((reference) => ({ ...reference, repository: row.repository, manifest: row.digest })),
+        )
+        .onConflict((conflict) => conflict.columns(['repository', 'manifest', 'child']).doNothing())
+        .execute();
+    }
   }
 
   async find(repository: string, digest: string): Promise<ManifestRow | undefined> {
@@ -75,38 +73,32 @@ export class ManifestQueries {
   /** Which of `digests` are manifests of the repository, with their sizes. */
   async findMany(repository: string, digests: readonly string[]): Promise<Map<string, number>> {
     const found = new Map<string, number>();
-    if (digests.length === 0) return found;
-    const rows = await this.db
-      .selectFrom('manifests')
-      .select(['digest', 'size'])
-      .where('repository', '=', repository)
-      .where('digest', 'in', [...new Set(digests)])
-      .execute();
-    for (const row of rows) found.set(row.digest, Number(row.size));
+    for (const batch of inBatches([...new Set(digests)])) {
+      const rows = await this.db
+        .selectFrom('manifests')
+        .select(['digest', 'size'])
+        .where('repository', '=', repository)
+        .where('digest', 'in', batch)
+        .execute();
+      for (const row of rows) found.set(row.digest, Number(row.size));
+    }
     return found;
   }
 
-  /** Manifests whose `subject` is `digest`, oldest first. */
-  async findReferrers(repository: string, digest: string, artifactType?: string): Promise<ManifestRow[]> {
+  /** Manifests whose `subject` is `digest`, in digest order, after `after`. */
+  async findReferrers(
+    repository: string,
+    digest: string,
+    page: { artifactType?: string; after?: string; limit: number },
+  ): Promise<ManifestRow[]> {
     let query = this.db
       .selectFrom('manifests')
       .select(manifestColumns)
       .where('repository', '=', repository)
       .where('subject', '=', digest);
-    if (artifactType !== undefined) query = query.where('artifact_type', '=', artifactType);
-    return query.orderBy('created_at').orderBy('digest').execute();
-  }
-
-  /** Manifests of the repository that list `digest` (indexes holding it). */
-  async findParents(repository: string, digest: string): Promise<string[]> {
-    const rows = await this.db
-      .selectFrom('manifest_references')
-      .select('manifest')
-      .where('repository', '=', repository)
-      .where('child', '=', digest)
-      .where('kind', '=', 'manifest')
-      .execute();
-    return rows.map((row) => row.manifest);
+    if (page.artifactType !== undefined) query = query.where('artifact_type', '=', page.artifactType);
+    if (page.after !== undefined) query = query.where('digest', '>', page.after);
+    return query.orderBy('digest').limit(page.limit).execute();
   }
 
   async delete(repository: string, digest: string): Promise<boolean> {

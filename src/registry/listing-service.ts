@@ -13,8 +13,9 @@ export interface PageRequest {
   last?: string;
 }
 
-/** Catalog pages default to this size, tag lists to everything (as clients expect). */
+/** Page sizes when the client gives no `n`; clients follow the `Link` to the rest. */
 export const defaultCatalogPageSize = 1000;
+export const defaultTagsPageSize = 10_000;
 
 async function page(request: PageRequest, fallback: number, fetch: (limit: number) => Promise<string[]>) {
   const limit = request.limit ?? fallback;
@@ -35,7 +36,7 @@ export class ListingService {
         detail: { name: repository },
       });
     }
-    return page(request, Number.MAX_SAFE_INTEGER - 1, (limit) =>
+    return page(request, defaultTagsPageSize, (limit) =>
       this.db.tags.list(repository, { last: request.last, limit }),
     );
   }

@@ -36,6 +36,10 @@ export interface PutResult {
   subject?: Digest;
 }
 
+/** Bounds of one referrers page: descriptors, and bytes of JSON (annotations can be large). */
+const referrersPageCount = 1000;
+const referrersPageBytes = 4 * 1024 * 1024;
+
 /** The platform served to a client that cannot read indexes, as distribution does. */
 const defaultPlatform = { os: 'linux', architecture: 'amd64' };
 
@@ -131,10 +135,23 @@ export class ManifestService {
     }
   }
 
-  /** The referrers of `digest` as an image index (empty when there are none). */
-  async referrers(repository: string, digest: Digest, artifactType?: string): Promise<Buffer> {
-    const rows = await this.db.manifests.findReferrers(repository, digest, artifactType);
-    const manifests = rows.map((row) => {
+  /**
+   * The referrers of `digest` as an image index (empty when there are none), a page at a time:
+   * a page stops before it would pass `referrersPageBytes`, and `next` says where to go on.
+   */
+  async referrers(
+    repository: string,
+    digest: Digest,
+    options: { artifactType?: string; after?: string } = {},
+  ): Promise<{ index: Buffer; next?: string }> {
+    const rows = await this.db.manifests.findReferrers(repository, digest, {
+      ...options,
+      limit: referrersPageCount + 1,
+    });
+    const descriptors: string[] = [];
+    let bytes = 0;
+    let next: string | undefined;
+    for (const [position, row] of rows.entries()) {
       const descriptor: Record<string, unknown> = {
         mediaType: row.media_type,
         digest: row.digest,
@@ -142,9 +159,21 @@ export class ManifestService {
       };
       if (row.artifact_type) descriptor.artifactType = row.artifact_type;
       if (row.annotations) descriptor.annotations = JSON.parse(row.annotations);
-      return descriptor;
-    });
-    return Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: mediaTypes.ociIndex, manifests }));
+      const json = JSON.stringify(descriptor);
+      const full =
+        position === referrersPageCount ||
+        (descriptors.length > 0 && bytes + json.length > referrersPageBytes);
+      if (full) {
+        next = rows[position - 1]!.digest;
+        break;
+      }
+      descriptors.push(json);
+      bytes += json.length + 1;
+    }
+    const index = Buffer.from(
+      `{"schemaVersion":2,"mediaType":"${mediaTypes.ociIndex}","manifests":[${descriptors.join(',')}]}`,
+    );
+    return next ? { index, next } : { index };
   }
 
   private async find(repository: string, reference: Reference): Promise<ManifestRow> {
@@ -183,26 +212,33 @@ export class ManifestService {
     return { digest, mediaType: row.media_type, size: bytes.length, bytes };
   }
 
-  /** Every blob and manifest the manifest lists must be in the repository (the subject need not be). */
+  /**
+   * Every blob and manifest the manifest lists must be in the repository (the subject need not
+   * be). An index entry may also name a blob: BuildKit's registry cache lists layers that way.
+   */
   private async checkReferences(repository: string, manifest: ParsedManifest): Promise<ManifestReference[]> {
     const blobs = [...(manifest.config ? [manifest.config] : []), ...manifest.layers].filter(
       (descriptor) => !isNonDistributable(descriptor.mediaType),
     );
+    const children = manifest.manifests;
     const [blobSizes, manifestSizes] = await Promise.all([
       this.db.blobs.findManyInRepository(
         repository,
-        blobs.map((descriptor) => descriptor.digest),
+        [...blobs, ...children].map((descriptor) => descriptor.digest),
       ),
       this.db.manifests.findMany(
         repository,
-        manifest.manifests.map((descriptor) => descriptor.digest),
+        children.map((descriptor) => descriptor.digest),
       ),
     ]);
     checkPresent(blobs, blobSizes);
-    checkPresent(manifest.manifests, manifestSizes);
+    checkPresent(children, new Map([...blobSizes, ...manifestSizes]));
     return [
       ...blobs.map((descriptor) => ({ child: descriptor.digest, kind: 'blob' as const })),
-      ...manifest.manifests.map((descriptor) => ({ child: descriptor.digest, kind: 'manifest' as const })),
+      ...children.map((descriptor) => ({
+        child: descriptor.digest,
+        kind: manifestSizes.has(descriptor.digest) ? ('manifest' as const) : ('blob' as const),
+      })),
     ];
   }
 }

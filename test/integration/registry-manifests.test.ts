@@ -207,6 +207,19 @@ describe('manifest push and pull', () => {
     assert.equal((await client.putManifest('m/art', 'nested', nested)).status, 201);
   });
 
+  it("accepts an index listing blobs, as BuildKit's registry cache does", async () => {
+    const layer = Buffer.from('cached layer');
+    const layerDigest = await client.pushBlob('m/cache', layer);
+    const cache = {
+      schemaVersion: 2,
+      mediaType: oci.index,
+      manifests: [
+        { mediaType: 'application/vnd.buildkit.cacheconfig.v0', digest: layerDigest, size: layer.length },
+      ],
+    };
+    assert.equal((await client.putManifest('m/cache', 'buildcache', cache)).status, 201);
+  });
+
   it('accepts a dangling subject and answers OCI-Subject', async () => {
     const subject = { mediaType: oci.manifest, digest: sha256('never pushed'), size: 12 };
     const empty = await client.pushBlob('m/sub', '{}');

@@ -46,8 +46,13 @@ export const listCatalog: RegistryHandler = async ({ listing }, request, reply) 
 
 export const listReferrers: RegistryHandler = async ({ manifests }, request, reply, { name, target }) => {
   const { digest } = parseDigest(target);
-  const artifactType = queryParam(request, 'artifactType');
-  const index = await manifests.referrers(name, digest, artifactType || undefined);
+  const artifactType = queryParam(request, 'artifactType') || undefined;
+  const after = queryParam(request, 'last') || undefined;
+  const page = await manifests.referrers(name, digest, { artifactType, after });
   if (artifactType) reply.header('oci-filters-applied', 'artifactType');
-  return reply.code(200).header('content-type', mediaTypes.ociIndex).send(index);
+  if (page.next) {
+    const query = new URLSearchParams({ ...(artifactType ? { artifactType } : {}), last: page.next });
+    reply.header('link', `</v2/${name}/referrers/${digest}?${query}>; rel="next"`);
+  }
+  return reply.code(200).header('content-type', mediaTypes.ociIndex).send(page.index);
 };
