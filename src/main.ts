@@ -7,6 +7,7 @@ import { HttpMetrics } from './http/metrics.ts';
 import { buildServer } from './http/server.ts';
 import { systemClock } from './lib/clock.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
+import { PeriodicTask } from './lib/periodic-task.ts';
 import { BlobService } from './registry/blob-service.ts';
 import { ListingService } from './registry/listing-service.ts';
 import { ManifestService } from './registry/manifest-service.ts';
@@ -41,7 +42,13 @@ export async function startBerth(
   const store = new FilesystemBlobStore(config.storage.filesystem.root);
   await store.init();
 
-  const uploads = new UploadService({ db, store, clock, log });
+  const uploads = new UploadService({
+    db,
+    store,
+    clock,
+    log,
+    maxOpenUploads: config.registry.maxOpenUploadsPerRepository,
+  });
   const registry = {
     blobs: new BlobService({ db, store, clock }),
     uploads,
@@ -57,21 +64,27 @@ export async function startBerth(
     log,
     metrics: config.metrics.enabled ? new HttpMetrics() : undefined,
     requestLogging: config.log.requests,
+    idleTimeoutMs: config.http.idleTimeoutSeconds * 1000,
   });
   const { host, port } = parseListen(config.listen);
-  await app.listen({ host, port });
+  try {
+    await app.listen({ host, port });
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
 
   const idleMs = config.registry.uploadIdleMinutes * 60 * 1000;
-  const purge = () =>
-    uploads
-      .purgeIdle(clock.now() - idleMs)
-      .catch((error: unknown) => log.error({ err: error }, 'upload purge failed'));
-  const purgeTimer = setInterval(purge, Math.min(purgeIntervalMs, idleMs));
-  purgeTimer.unref();
-  void purge();
+  const purge = new PeriodicTask(
+    'upload purge',
+    Math.min(purgeIntervalMs, idleMs),
+    (signal) => uploads.purgeIdle(clock.now() - idleMs, signal),
+    log,
+  );
+  purge.start();
 
   log.info({ url, data: config.data }, 'berth is serving');
   return {
@@ -79,7 +92,7 @@ export async function startBerth(
     url,
     log,
     async close() {
-      clearInterval(purgeTimer);
+      await purge.stop();
       await app.close();
       await db.close();
     },

@@ -1,11 +1,12 @@
 import { Command, Option } from 'commander';
-import { version } from '../version.ts';
+import { readVersion } from '../version.ts';
 import { configCommand } from './config.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
 
 /** The `berth` command line. */
 export function buildCli(): Command {
+  const version = readVersion();
   const program = new Command('berth')
     .description('Berth: a secure OCI container image registry')
     .version(version, '-v, --version', 'print the version')

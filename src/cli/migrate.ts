@@ -8,7 +8,7 @@ export function migrateCommand(): Command {
     .description('apply pending database migrations and exit (serve does this too)')
     .action(async (flags: ConfigFlags) => {
       const config = loadConfigOrExit(flags);
-      const db = openSqliteDatabase({ path: config.database.sqlite.path });
+      const db = openSqliteDatabase(config.database.sqlite);
       try {
         const applied = await db.migrate();
         console.log(applied.length === 0 ? 'database is up to date' : `applied: ${applied.join(', ')}`);

@@ -75,10 +75,25 @@ export const configSchema = Type.Object(
           default: 32 * 1024 * 1024,
           description: 'memory for recently served manifests, in bytes',
         }),
+        maxOpenUploadsPerRepository: Type.Integer({
+          minimum: 1,
+          default: 1000,
+          description: 'upload sessions a repository may have open at once (429 past that)',
+        }),
         uploadIdleMinutes: Type.Integer({
           minimum: 1,
           default: 24 * 60,
           description: 'unfinished uploads untouched this long are purged',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    http: Type.Object(
+      {
+        idleTimeoutSeconds: Type.Integer({
+          minimum: 1,
+          default: 120,
+          description: 'a connection silent this long (even mid-upload) is closed',
         }),
       },
       { additionalProperties: false, default: {} },

@@ -30,14 +30,6 @@ export class BlobQueries {
       .execute();
   }
 
-  async find(digest: string): Promise<BlobRow | undefined> {
-    return this.db
-      .selectFrom('blobs')
-      .select(['digest', 'size'])
-      .where('digest', '=', digest)
-      .executeTakeFirst();
-  }
-
   async link(repository: string, digest: string, now: number): Promise<void> {
     await this.db
       .insertInto('repository_blobs')

@@ -42,9 +42,4 @@ export class RepositoryQueries {
     if (page.last !== undefined) query = query.where('name', '>', page.last);
     return (await query.execute()).map((row) => row.name);
   }
-
-  async delete(name: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('repositories').where('name', '=', name).executeTakeFirst();
-    return result.numDeletedRows > 0n;
-  }
 }

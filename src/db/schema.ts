@@ -1,5 +1,3 @@
-import type { Generated } from 'kysely';
-
 /**
  * Tables as Kysely sees them. Portable types only (text, bigint, no JSON columns, no arrays) so
  * SQLite and PostgreSQL share one schema and one set of queries. Times are epoch milliseconds.
@@ -70,5 +68,3 @@ export interface Schema {
   tags: TagTable;
   uploads: UploadTable;
 }
-
-export type { Generated };

@@ -27,6 +27,8 @@ export interface ServerOptions {
   metrics?: HttpMetrics;
   /** One info line per request. */
   requestLogging: boolean;
+  /** Connections silent this long are closed, so a stalled upload cannot hold its lock for ever. */
+  idleTimeoutMs: number;
 }
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
@@ -38,6 +40,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     logController: new LogController({ disableRequestLogging: true }),
     exposeHeadRoutes: false,
     return503OnClosing: true,
+    connectionTimeout: options.idleTimeoutMs,
     routerOptions: { maxParamLength: 2048 },
     requestIdHeader: false,
     // Requests the router cannot even parse (bad percent-encoding) get the registry's error shape too.

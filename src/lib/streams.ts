@@ -18,10 +18,3 @@ export async function readAll(source: AsyncIterable<Buffer> | Readable, limit: n
   }
   return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
 }
-
-/** Drains what is left of a stream without keeping it, so a connection can be reused. */
-export async function drain(source: AsyncIterable<Buffer> | Readable): Promise<void> {
-  for await (const _ of source as AsyncIterable<Buffer>) {
-    // discard
-  }
-}

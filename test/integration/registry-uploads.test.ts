@@ -283,3 +283,31 @@ describe('uploads across a restart', () => {
     }
   });
 });
+
+describe('a stalled upload', () => {
+  it('is cut off after the idle timeout, so the upload can be cancelled or resumed', async () => {
+    const local = await startTestBerth({ 'http.idleTimeoutSeconds': 1 });
+    try {
+      const localClient = new RegistryClient(local.url);
+      const start = await localClient.request('POST', '/v2/up/stalled/blobs/uploads/');
+      const location = start.header('location')!;
+      const stalled = new Promise<void>((resolve) => {
+        const req = httpRequest(new URL(location, local.url), {
+          method: 'PATCH',
+          headers: { 'content-length': 100, 'content-range': '0-99' },
+        });
+        req.on('error', () => resolve());
+        req.on('close', () => resolve());
+        req.write('abc');
+      });
+      const began = Date.now();
+      await stalled;
+      assert.ok(Date.now() - began < 5_000, 'the server closed the silent connection');
+      const status = await localClient.request('GET', location);
+      assert.equal(status.header('range'), '0-0', 'the partial chunk did not count');
+      assert.equal((await localClient.request('DELETE', location)).status, 204);
+    } finally {
+      await local.destroy();
+    }
+  });
+});

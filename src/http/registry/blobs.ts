@@ -3,6 +3,7 @@ import { type Digest, parseDigest } from '../../oci/digest.ts';
 import { RegistryError } from '../../oci/errors.ts';
 import type { ByteRange } from '../../storage/blob-store.ts';
 import type { RegistryHandler } from './context.ts';
+import { matchesEtag } from './etag.ts';
 import { sendBody } from './send-body.ts';
 
 function blobHeaders(digest: Digest): Record<string, string> {
@@ -13,14 +14,6 @@ function blobHeaders(digest: Digest): Record<string, string> {
     'accept-ranges': 'bytes',
     'cache-control': 'max-age=31536000',
   };
-}
-
-export function matchesEtag(ifNoneMatch: string | undefined, digest: string): boolean {
-  if (ifNoneMatch === undefined) return false;
-  return ifNoneMatch.split(',').some((tag) => {
-    const trimmed = tag.trim();
-    return trimmed === '*' || trimmed === `"${digest}"` || trimmed === `W/"${digest}"`;
-  });
 }
 
 export const headBlob: RegistryHandler = async ({ blobs }, request, reply, { name, target }) => {

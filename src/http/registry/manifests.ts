@@ -4,8 +4,8 @@ import { AcceptList } from '../../oci/content-negotiation.ts';
 import { RegistryError } from '../../oci/errors.ts';
 import { parseReference, type Reference } from '../../oci/reference.ts';
 import type { StoredManifest } from '../../registry/manifest-service.ts';
-import { matchesEtag } from './blobs.ts';
 import type { RegistryHandler } from './context.ts';
+import { matchesEtag } from './etag.ts';
 
 /**
  * A reference read from a GET/HEAD/DELETE URL. A malformed tag names nothing that can exist, so

@@ -1,5 +1,4 @@
 import type { FileHandle } from 'node:fs/promises';
-import { open } from 'node:fs/promises';
 
 export interface AppendOptions {
   /** Sees every chunk in order, before it is written (for hashing). */
@@ -88,38 +87,5 @@ async function writeAll(
     if (bytesWritten === 0)
       throw Object.assign(new Error(`no space to write at ${position + written}`), { code: 'ENOSPC' });
     written += bytesWritten;
-  }
-}
-
-/** Flushes a file's written data to disk through a descriptor of its own. */
-export async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Background write-back of files being written: at most one flush per file runs at a time, so
- * the final fsync before a commit only has the last few megabytes left to write.
- */
-export class WriteBack {
-  private readonly running = new Map<string, Promise<void>>();
-
-  start(path: string): void {
-    if (this.running.has(path)) return;
-    const flush = syncFile(path)
-      .catch(() => {
-        // The file may have been committed or removed meanwhile; the commit's own fsync decides.
-      })
-      .finally(() => this.running.delete(path));
-    this.running.set(path, flush);
-  }
-
-  /** Waits for a running flush of `path`, if any. */
-  async settle(path: string): Promise<void> {
-    await this.running.get(path);
   }
 }

@@ -14,9 +14,10 @@ import {
   UploadNotFoundError,
   UploadOffsetError,
 } from '../blob-store.ts';
-import { appendChunks, WriteBack } from './file-appender.ts';
+import { appendChunks } from './file-appender.ts';
 import { FileRangeStream } from './file-range-stream.ts';
 import { FilesystemLayout } from './layout.ts';
+import { WriteBack } from './write-back.ts';
 
 const readChunkSize = 512 * 1024;
 /** Upload bytes written between background flushes, so commit's fsync stays short. */
@@ -39,7 +40,7 @@ async function fsyncDirectory(path: string): Promise<void> {
 export class FilesystemBlobStore implements BlobStore {
   readonly minChunkLength = 0;
   private readonly layout: FilesystemLayout;
-  private readonly knownDirectories = new Set<string>();
+  private readonly directories = new Map<string, Promise<void>>();
   private readonly writeBack = new WriteBack();
 
   constructor(root: string) {
@@ -215,17 +216,25 @@ export class FilesystemBlobStore implements BlobStore {
     await fsyncDirectory(directory);
   }
 
-  private async ensureDirectory(path: string): Promise<void> {
-    if (this.knownDirectories.has(path)) return;
-    const created = await mkdir(path, { recursive: true });
-    if (created !== undefined) {
-      // Each new directory's entry lives in its parent: sync from `path` up to the first one created.
-      for (let directory = path; ; directory = dirname(directory)) {
-        await fsyncDirectory(dirname(directory));
-        if (directory === created) break;
-      }
+  /** Creates a directory durably, once: concurrent callers wait for the same creation. */
+  private ensureDirectory(path: string): Promise<void> {
+    let created = this.directories.get(path);
+    if (!created) {
+      created = this.createDirectory(path);
+      created.catch(() => this.directories.delete(path));
+      this.directories.set(path, created);
     }
-    this.knownDirectories.add(path);
+    return created;
+  }
+
+  private async createDirectory(path: string): Promise<void> {
+    const first = await mkdir(path, { recursive: true });
+    if (first === undefined) return;
+    // Each new directory's entry lives in its parent: sync from `path` up to the first one created.
+    for (let directory = path; ; directory = dirname(directory)) {
+      await fsyncDirectory(dirname(directory));
+      if (directory === first) break;
+    }
   }
 
   private async readdirOrEmpty(path: string): Promise<string[]> {

@@ -1,0 +1,34 @@
+import { open } from 'node:fs/promises';
+
+/** Flushes a file's written data to disk through a descriptor of its own. */
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Background write-back of files being written: at most one flush per file runs at a time, so
+ * the final fsync before a commit only has the last few megabytes left to write.
+ */
+export class WriteBack {
+  private readonly running = new Map<string, Promise<void>>();
+
+  start(path: string): void {
+    if (this.running.has(path)) return;
+    const flush = syncFile(path)
+      .catch(() => {
+        // The file may have been committed or removed meanwhile; the commit's own fsync decides.
+      })
+      .finally(() => this.running.delete(path));
+    this.running.set(path, flush);
+  }
+
+  /** Waits for a running flush of `path`, if any. */
+  async settle(path: string): Promise<void> {
+    await this.running.get(path);
+  }
+}
