@@ -1,10 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../test/helpers/process.ts';
 
 const berthBin = fileURLToPath(new URL('../bin/berth.js', import.meta.url));
 export const distributionBin = '/usr/bin/docker-registry';
@@ -55,18 +55,6 @@ export class Resources {
     for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
     this.dirs.clear();
   }
-}
-
-/** A free TCP port on 127.0.0.1 (bound to port 0, then released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
 }
 
 async function waitForBase(url: string, timeoutMs: number): Promise<void> {

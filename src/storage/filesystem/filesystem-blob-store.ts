@@ -17,6 +17,7 @@ import {
 import { appendChunks } from './file-appender.ts';
 import { FileRangeStream } from './file-range-stream.ts';
 import { FilesystemLayout } from './layout.ts';
+import { syncPath } from './sync-path.ts';
 import { WriteBack } from './write-back.ts';
 
 const readChunkSize = 512 * 1024;
@@ -25,15 +26,6 @@ const writeBackBytes = 16 * 1024 * 1024;
 
 function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'ENOENT';
-}
-
-async function fsyncDirectory(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
 }
 
 /** Blobs and uploads as files under one root; see `layout.ts` for where everything lives. */
@@ -213,7 +205,7 @@ export class FilesystemBlobStore implements BlobStore {
     const directory = dirname(target);
     await this.ensureDirectory(directory);
     await rename(source, target);
-    await fsyncDirectory(directory);
+    await syncPath(directory);
   }
 
   /** Creates a directory durably, once: concurrent callers wait for the same creation. */
@@ -232,7 +224,7 @@ export class FilesystemBlobStore implements BlobStore {
     if (first === undefined) return;
     // Each new directory's entry lives in its parent: sync from `path` up to the first one created.
     for (let directory = path; ; directory = dirname(directory)) {
-      await fsyncDirectory(dirname(directory));
+      await syncPath(dirname(directory));
       if (directory === first) break;
     }
   }

@@ -1,14 +1,4 @@
-import { open } from 'node:fs/promises';
-
-/** Flushes a file's written data to disk through a descriptor of its own. */
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.datasync();
-  } finally {
-    await handle.close();
-  }
-}
+import { syncPath } from './sync-path.ts';
 
 /**
  * Background write-back of files being written: at most one flush per file runs at a time, so
@@ -19,7 +9,7 @@ export class WriteBack {
 
   start(path: string): void {
     if (this.running.has(path)) return;
-    const flush = syncFile(path)
+    const flush = syncPath(path, true)
       .catch(() => {
         // The file may have been committed or removed meanwhile; the commit's own fsync decides.
       })
