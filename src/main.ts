@@ -1,5 +1,12 @@
 import type { FastifyInstance } from 'fastify';
-import { OpenAccessPolicy } from './access/access-policy.ts';
+import { Authenticator } from './access/authenticator.ts';
+import { ensureAdmin } from './access/bootstrap.ts';
+import { PermissionEvaluator } from './access/evaluator.ts';
+import { ProjectDirectory } from './access/project-directory.ts';
+import { ProjectService } from './access/project-service.ts';
+import { RegistryAccess } from './access/registry-access.ts';
+import { loadSecretBox } from './access/secret-key-file.ts';
+import { TokenService } from './access/token-service.ts';
 import { parseListen } from './config/load.ts';
 import type { BerthConfig } from './config/schema.ts';
 import { openSqliteDatabase } from './db/sqlite.ts';
@@ -33,14 +40,48 @@ export async function startBerth(
   log: Logger = createLogger(config.log.level),
 ): Promise<Berth> {
   const clock = systemClock;
-  const db = openSqliteDatabase({
-    path: config.database.sqlite.path,
-    synchronous: config.database.sqlite.synchronous,
-  });
+  const secrets = loadSecretBox(config.auth.secretKeyFile);
+  const db = openSqliteDatabase(config.database.sqlite);
   const applied = await db.migrate();
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+  const admin = await ensureAdmin(db, clock, config.adminPassword);
+  if (admin.generatedPassword) {
+    // Shown once, on the terminal only (never through the logger): it is not stored in clear.
+    process.stderr.write(
+      `\nBerth created its administrator.\n  username: admin\n  password: ${admin.generatedPassword}\nChange it after logging in; it will not be shown again.\n\n`,
+    );
+  }
   const store = new FilesystemBlobStore(config.storage.filesystem.root);
   await store.init();
+
+  const directory = new ProjectDirectory(db, clock);
+  const evaluator = new PermissionEvaluator(directory);
+  const projects = new ProjectService(db, clock, directory);
+  const access = new RegistryAccess({
+    evaluator,
+    directory,
+    projects,
+    autoCreateProjects: config.registry.autoCreateProjects,
+  });
+  const authenticator = new Authenticator({
+    db,
+    clock,
+    log,
+    secrets,
+    maxFailures: config.auth.maxFailedLogins,
+    lockMs: config.auth.lockMinutes * 60 * 1000,
+    cacheMs: config.auth.credentialCacheSeconds * 1000,
+  });
+  const tokens = new TokenService({
+    db,
+    clock,
+    secrets,
+    issuer: config.auth.tokenService,
+    service: config.auth.tokenService,
+    ttlSeconds: config.auth.tokenTtlSeconds,
+    refreshTtlSeconds: config.auth.refreshTokenTtlSeconds,
+    rotationMs: config.auth.keyRotationDays * 24 * 3600 * 1000,
+  });
 
   const uploads = new UploadService({
     db,
@@ -54,13 +95,14 @@ export async function startBerth(
     uploads,
     manifests: new ManifestService({ db, store, clock, cacheBytes: config.registry.manifestCacheBytes }),
     listing: new ListingService(db),
-    access: new OpenAccessPolicy(),
+    access,
+    tokenService: config.auth.tokenService,
     manifestMaxBytes: config.registry.manifestMaxBytes,
   };
-  log.warn('authentication is not configured: anyone who can reach this server may push, pull and delete');
 
   const app = await buildServer({
     registry,
+    auth: { authenticator, tokens, access, db },
     log,
     metrics: config.metrics.enabled ? new HttpMetrics() : undefined,
     requestLogging: config.log.requests,

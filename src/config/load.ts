@@ -163,6 +163,7 @@ function resolvePaths(config: BerthConfig): BerthConfig {
     data,
     database: { sqlite: { ...config.database.sqlite, path: under(config.database.sqlite.path, 'berth.db') } },
     storage: { filesystem: { root: under(config.storage.filesystem.root, 'storage') } },
+    auth: { ...config.auth, secretKeyFile: under(config.auth.secretKeyFile, 'secret.key') },
   };
 }
 

@@ -18,6 +18,58 @@ export const configSchema = Type.Object(
       default: './data',
       description: 'directory for the database and blobs',
     }),
+    adminPassword: Type.String({
+      default: '',
+      description:
+        "password of the first administrator, 'admin' (read only when it is created; else generated and printed once)",
+    }),
+    auth: Type.Object(
+      {
+        secretKeyFile: Type.String({
+          default: '',
+          description:
+            'file holding the key that encrypts secrets at rest (default <data>/secret.key, created if absent)',
+        }),
+        tokenService: Type.String({
+          minLength: 1,
+          default: 'berth',
+          description: 'service name in registry token challenges',
+        }),
+        tokenTtlSeconds: Type.Integer({
+          minimum: 30,
+          maximum: 3600,
+          default: 300,
+          description: 'lifetime of registry tokens',
+        }),
+        refreshTokenTtlSeconds: Type.Integer({
+          minimum: 60,
+          default: 7 * 24 * 3600,
+          description: 'lifetime of OAuth2 refresh tokens',
+        }),
+        keyRotationDays: Type.Integer({
+          minimum: 1,
+          default: 30,
+          description: 'a new token signing key after this many days',
+        }),
+        maxFailedLogins: Type.Integer({
+          minimum: 1,
+          default: 5,
+          description: 'failed logins in a row before an account locks',
+        }),
+        lockMinutes: Type.Integer({
+          minimum: 1,
+          default: 5,
+          description: 'how long a locked account stays locked',
+        }),
+        credentialCacheSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 300,
+          default: 30,
+          description: 'how long a verified password is trusted before it is checked again',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     log: Type.Object(
       {
         level: Type.Union(
@@ -74,6 +126,10 @@ export const configSchema = Type.Object(
           minimum: 0,
           default: 32 * 1024 * 1024,
           description: 'memory for recently served manifests, in bytes',
+        }),
+        autoCreateProjects: Type.Boolean({
+          default: false,
+          description: 'create a missing project when a system administrator pushes to it',
         }),
         maxOpenUploadsPerRepository: Type.Integer({
           minimum: 1,

@@ -1,11 +1,16 @@
 import { type Kysely, Migrator } from 'kysely';
 import { BlobQueries } from './blobs.ts';
 import { ManifestQueries } from './manifests.ts';
+import { MemberQueries } from './members.ts';
 import { migrationProvider } from './migrations/index.ts';
+import { ProjectQueries } from './projects.ts';
 import { RepositoryQueries } from './repositories.ts';
 import type { Schema } from './schema.ts';
+import { SettingQueries } from './settings.ts';
+import { SigningKeyQueries } from './signing-keys.ts';
 import { TagQueries } from './tags.ts';
 import { UploadQueries } from './uploads.ts';
+import { UserQueries } from './users.ts';
 
 /**
  * The metadata store services use. One implementation on Kysely serves every dialect; a backend
@@ -17,6 +22,11 @@ export interface Database {
   readonly manifests: ManifestQueries;
   readonly tags: TagQueries;
   readonly uploads: UploadQueries;
+  readonly users: UserQueries;
+  readonly projects: ProjectQueries;
+  readonly members: MemberQueries;
+  readonly settings: SettingQueries;
+  readonly signingKeys: SigningKeyQueries;
   /** Runs `work` in one transaction: all of its writes land, or none do. */
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
@@ -29,6 +39,11 @@ export class KyselyDatabase implements Database {
   readonly manifests: ManifestQueries;
   readonly tags: TagQueries;
   readonly uploads: UploadQueries;
+  readonly users: UserQueries;
+  readonly projects: ProjectQueries;
+  readonly members: MemberQueries;
+  readonly settings: SettingQueries;
+  readonly signingKeys: SigningKeyQueries;
 
   constructor(private readonly kysely: Kysely<Schema>) {
     this.repositories = new RepositoryQueries(kysely);
@@ -36,6 +51,11 @@ export class KyselyDatabase implements Database {
     this.manifests = new ManifestQueries(kysely);
     this.tags = new TagQueries(kysely);
     this.uploads = new UploadQueries(kysely);
+    this.users = new UserQueries(kysely);
+    this.projects = new ProjectQueries(kysely);
+    this.members = new MemberQueries(kysely);
+    this.settings = new SettingQueries(kysely);
+    this.signingKeys = new SigningKeyQueries(kysely);
   }
 
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T> {

@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /**
  * Tables as Kysely sees them. Portable types only (text, bigint, no JSON columns, no arrays) so
  * SQLite and PostgreSQL share one schema and one set of queries. Times are epoch milliseconds.
@@ -59,6 +61,131 @@ export interface UploadTable {
   updated_at: number;
 }
 
+/** Booleans are stored as 0/1 integers: one type for SQLite and PostgreSQL. */
+export type Flag = 0 | 1;
+
+export interface UserTable {
+  id: Generated<number>;
+  username: string;
+  email: string | null;
+  realname: string;
+  comment: string;
+  /** argon2id; null for users who authenticate elsewhere (LDAP, OIDC). */
+  password_hash: string | null;
+  sysadmin: Flag;
+  source: 'local' | 'ldap' | 'oidc';
+  /** LDAP DN, or `issuer|subject` for OIDC. */
+  external_id: string | null;
+  /** OIDC users' registry password, encrypted at rest. */
+  cli_secret: string | null;
+  disabled: Flag;
+  failed_logins: number;
+  /** Epoch ms until which logins are refused after repeated failures; 0 when not locked. */
+  locked_until: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface UserGroupTable {
+  id: Generated<number>;
+  name: string;
+  /** Harbor's group types: 1 LDAP, 2 HTTP, 3 OIDC. */
+  type: number;
+  ldap_dn: string | null;
+  created_at: number;
+}
+
+/** Groups a user belonged to at their last login (from LDAP or the OIDC groups claim). */
+export interface UserGroupMemberTable {
+  user_id: number;
+  group_id: number;
+}
+
+export interface ProjectTable {
+  id: Generated<number>;
+  name: string;
+  owner_id: number;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Harbor's project metadata: string values (`public` is "true" or "false"). */
+export interface ProjectMetadataTable {
+  project_id: number;
+  name: string;
+  value: string;
+}
+
+export interface ProjectMemberTable {
+  id: Generated<number>;
+  project_id: number;
+  /** `u` user, `g` group. */
+  entity_type: 'u' | 'g';
+  entity_id: number;
+  /** 1 projectAdmin, 2 developer, 3 guest, 4 maintainer, 5 limitedGuest. */
+  role_id: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RobotTable {
+  id: Generated<number>;
+  name: string;
+  /** 0 for system-level robots. */
+  project_id: number;
+  description: string;
+  secret_hash: string;
+  /** Days; -1 never expires. */
+  duration: number;
+  /** Epoch seconds; -1 never. */
+  expires_at: number;
+  disabled: Flag;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface RobotPermissionTable {
+  robot_id: number;
+  kind: 'system' | 'project';
+  namespace: string;
+  resource: string;
+  action: string;
+}
+
+/** Settings changed through the API; values are JSON, secrets encrypted. */
+export interface ConfigurationTable {
+  key: string;
+  value: string;
+  updated_at: number;
+}
+
+export interface SigningKeyTable {
+  kid: string;
+  algorithm: string;
+  /** JWK, encrypted at rest. */
+  private_key: string;
+  /** JWK. */
+  public_key: string;
+  created_at: number;
+  /** Epoch ms after which it signs nothing more (it still verifies until tokens expire). */
+  retire_at: number;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  op_time: number;
+  username: string;
+  client_ip: string;
+  user_agent: string;
+  resource_type: string;
+  resource: string;
+  operation: string;
+  /** `success` or `failure` (or `denied`). */
+  result: string;
+  project_id: number | null;
+  detail: string | null;
+}
+
 export interface Schema {
   repositories: RepositoryTable;
   blobs: BlobTable;
@@ -67,4 +194,15 @@ export interface Schema {
   manifest_references: ManifestReferenceTable;
   tags: TagTable;
   uploads: UploadTable;
+  users: UserTable;
+  user_groups: UserGroupTable;
+  user_group_members: UserGroupMemberTable;
+  projects: ProjectTable;
+  project_metadata: ProjectMetadataTable;
+  project_members: ProjectMemberTable;
+  robots: RobotTable;
+  robot_permissions: RobotPermissionTable;
+  configurations: ConfigurationTable;
+  signing_keys: SigningKeyTable;
+  audit_logs: AuditLogTable;
 }

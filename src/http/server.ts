@@ -5,9 +5,11 @@ import Fastify, {
   type FastifyReply,
   LogController,
 } from 'fastify';
-import { anonymous, type Caller } from '../access/access-policy.ts';
+import { anonymous, type Caller } from '../access/caller.ts';
 import type { Logger } from '../lib/logger.ts';
 import { errorBody, RegistryError } from '../oci/errors.ts';
+import { authenticateRequests } from './auth/authenticate.ts';
+import { registerTokenRoutes, type TokenRouteServices } from './auth/token-routes.ts';
 import { handleError } from './error-handler.ts';
 import type { HttpMetrics } from './metrics.ts';
 import type { RegistryServices } from './registry/context.ts';
@@ -23,6 +25,9 @@ declare module 'fastify' {
 
 export interface ServerOptions {
   registry: RegistryServices;
+  auth: TokenRouteServices;
+  /** Further route groups (the management API), registered after the registry's. */
+  plugins?: ((app: FastifyInstance) => Promise<void>)[];
   log: Logger;
   metrics?: HttpMetrics;
   /** One info line per request. */
@@ -61,11 +66,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addContentTypeParser('*', (_request, _payload, done) => done(null));
 
   app.decorateRequest('routeName', '');
-  app.decorateRequest('caller', null as unknown as Caller);
+  app.decorateRequest('caller', null as never);
   app.addHook('onRequest', async (request, reply) => {
     request.caller = anonymous;
     reply.header('x-request-id', request.id);
   });
+  app.addHook('onRequest', authenticateRequests(options.auth));
   app.addHook('onResponse', async (request, reply) => {
     const seconds = reply.elapsedTime / 1000;
     const route = request.routeName || 'other';
@@ -100,6 +106,8 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   ) => dispatchRegistry(options.registry, request, reply);
   app.route({ method: [...methods], url: '/v2', handler: registry });
   app.route({ method: [...methods], url: '/v2/*', handler: registry });
+  registerTokenRoutes(app, options.auth);
+  for (const plugin of options.plugins ?? []) await plugin(app);
 
   if (options.metrics) {
     const metricsRegistry = options.metrics.registry;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeTempDir, startTestBerth, type TestBerth } from '../helpers/berth.ts';
+import { makeTempDir, startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
 import { Dockerd } from '../helpers/dockerd.ts';
 import { alpineLayout } from '../helpers/fixtures.ts';
 import { RegistryClient } from '../helpers/http.ts';
@@ -22,6 +22,7 @@ describe('the Docker engine against Berth', { skip: missingTools('dockerd', 'doc
     host = new URL(berth.url).host;
     work = await makeTempDir('berth-dk-');
     daemon = await Dockerd.start(join(work, 'd'), [host]);
+    await daemon.docker('login', '-u', testAdmin.username, '-p', testAdmin.password, host);
     await run('skopeo', [
       'copy',
       '-q',
@@ -71,6 +72,8 @@ describe('the Docker engine against Berth', { skip: missingTools('dockerd', 'doc
       'copy',
       '-q',
       '--dest-tls-verify=false',
+      '--dest-creds',
+      `${testAdmin.username}:${testAdmin.password}`,
       `oci:${alpine}:v2`,
       `docker://${host}/dk/single:amd64`,
     ]);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeTempDir, startTestBerth, type TestBerth } from '../helpers/berth.ts';
+import { makeTempDir, startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
 import { ContainersSandbox } from '../helpers/containers.ts';
 import { alpineLayout } from '../helpers/fixtures.ts';
 import { RegistryClient } from '../helpers/http.ts';
@@ -22,6 +22,7 @@ describe('podman and buildah against Berth', { skip: missingTools('podman', 'bui
     host = new URL(berth.url).host;
     work = await makeTempDir('berth-podman-');
     box = await ContainersSandbox.create(join(work, 'containers'));
+    await box.podman('login', '--tls-verify=false', '-u', testAdmin.username, '-p', testAdmin.password, host);
     await box.skopeo('copy', '-q', `oci:${alpine}:v2`, box.storageRef('localhost/alpine:3.17.2'));
   });
   after(async () => {

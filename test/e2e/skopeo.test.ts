@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { makeTempDir, startTestBerth, type TestBerth } from '../helpers/berth.ts';
+import { makeTempDir, startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
+import { ContainersSandbox } from '../helpers/containers.ts';
 import { alpineLayout, alpineManifestDigest } from '../helpers/fixtures.ts';
 import { RegistryClient } from '../helpers/http.ts';
 import { layoutTagDigest, readLayoutBlob, writeMultiArchLayout } from '../helpers/oci-layout.ts';
@@ -15,12 +16,15 @@ describe('skopeo and umoci against Berth', { skip: missingTools('skopeo', 'umoci
   let berth: TestBerth;
   let host: string;
   let work: string;
-  const skopeo = (...args: string[]) => run('skopeo', args);
+  let box: ContainersSandbox;
+  const skopeo = (...args: string[]) => box.skopeo(...args);
 
   before(async () => {
     berth = await startTestBerth();
     host = new URL(berth.url).host;
     work = await makeTempDir('berth-skopeo-');
+    box = await ContainersSandbox.create(join(work, 'containers'));
+    await skopeo('login', '--tls-verify=false', '-u', testAdmin.username, '-p', testAdmin.password, host);
   });
   after(async () => {
     await berth?.destroy();

@@ -6,6 +6,9 @@ import type { BerthConfig } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { type Berth, startBerth } from '../../src/main.ts';
 
+/** The administrator every test instance starts with. */
+export const testAdmin = { username: 'admin', password: 'Berth-Test-Admin-1' } as const;
+
 export interface TestBerth extends Berth {
   dataDir: string;
   config: BerthConfig;
@@ -18,7 +21,14 @@ export async function startTestBerth(overrides: Record<string, unknown> = {}): P
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const config = loadConfig({
     env: {},
-    flags: { listen: '127.0.0.1:0', data: dataDir, 'log.level': 'silent', ...overrides },
+    flags: {
+      listen: '127.0.0.1:0',
+      data: dataDir,
+      'log.level': 'silent',
+      adminPassword: testAdmin.password,
+      'registry.autoCreateProjects': true,
+      ...overrides,
+    },
   });
   const berth = await startBerth(config, createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent'));
   return {

@@ -20,6 +20,8 @@ export class ContainersSandbox {
       CONTAINERS_STORAGE_CONF: join(dir, 'storage.conf'),
       CONTAINERS_REGISTRIES_CONF: join(dir, 'registries.conf'),
       TMPDIR: join(dir, 'tmp'),
+      // Where `podman login`, `buildah login` and `skopeo login` keep credentials.
+      REGISTRY_AUTH_FILE: join(dir, 'auth.json'),
     };
   }
 

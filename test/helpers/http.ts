@@ -73,12 +73,38 @@ export function sha256(bytes: Buffer | string): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** A registry client for tests: the OCI API's verbs over `send`, nothing hidden. */
-export class RegistryClient {
-  constructor(readonly base: string) {}
+export interface Credentials {
+  username: string;
+  password: string;
+}
 
-  request(method: string, path: string, options?: RequestOptions): Promise<TestResponse> {
-    return send(this.base, method, path, options);
+export function basicAuth({ username, password }: Credentials): string {
+  return `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+}
+
+/**
+ * A registry client for tests: the OCI API's verbs over `send`, nothing hidden. It sends HTTP
+ * Basic credentials on every request (the test administrator's unless told otherwise, none
+ * when given `null`), unless a request sets its own Authorization header.
+ */
+export class RegistryClient {
+  constructor(
+    readonly base: string,
+    readonly credentials: Credentials | null = { username: 'admin', password: 'Berth-Test-Admin-1' },
+  ) {}
+
+  request(method: string, path: string, options: RequestOptions = {}): Promise<TestResponse> {
+    if (!this.credentials || options.headers?.authorization !== undefined)
+      return send(this.base, method, path, options);
+    return send(this.base, method, path, {
+      ...options,
+      headers: { authorization: basicAuth(this.credentials), ...options.headers },
+    });
+  }
+
+  /** The same registry as another caller (null: anonymous). */
+  as(credentials: Credentials | null): RegistryClient {
+    return new RegistryClient(this.base, credentials);
   }
 
   /** Pushes a blob with POST + PUT and returns its digest; throws unless 201. */

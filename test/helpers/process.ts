@@ -64,7 +64,13 @@ export async function spawnBerth(dataDir: string, options: SpawnOptions = {}): P
   const port = await freePort();
   const args = [berthBin, 'serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir];
   const spawnOptions = {
-    env: { ...process.env, BERTH_LOG_LEVEL: 'warn', ...options.env },
+    env: {
+      ...process.env,
+      BERTH_LOG_LEVEL: 'warn',
+      BERTH_ADMIN_PASSWORD: 'Berth-Test-Admin-1',
+      BERTH_REGISTRY_AUTO_CREATE_PROJECTS: 'true',
+      ...options.env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'] as ['ignore', 'pipe', 'pipe'],
   };
   const child =

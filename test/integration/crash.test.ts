@@ -5,8 +5,8 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { makeTempDir } from '../helpers/berth.ts';
-import { RegistryClient, sha256 } from '../helpers/http.ts';
+import { makeTempDir, testAdmin } from '../helpers/berth.ts';
+import { basicAuth, RegistryClient, sha256 } from '../helpers/http.ts';
 import { type BerthProcess, spawnBerth } from '../helpers/process.ts';
 import { auditBlobFiles } from '../helpers/store-check.ts';
 
@@ -25,7 +25,7 @@ function startHangingUpload(
   sent: number,
 ) {
   return new Promise<void>((resolve) => {
-    const req = httpRequest(url, { method, headers });
+    const req = httpRequest(url, { method, headers: { authorization: basicAuth(testAdmin), ...headers } });
     req.on('error', () => {});
     req.write(randomBytes(sent), () => setTimeout(resolve, 200));
   });

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { request as httpRequest } from 'node:http';
 import { after, before, describe, it } from 'node:test';
-import { startTestBerth, type TestBerth } from '../helpers/berth.ts';
-import { RegistryClient, sha256 } from '../helpers/http.ts';
+import { startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
+import { basicAuth, RegistryClient, sha256 } from '../helpers/http.ts';
 
 let berth: TestBerth;
 let client: RegistryClient;
@@ -98,7 +98,8 @@ describe('blobs', () => {
     const big = randomBytes(8 * 1024 * 1024);
     const bigDigest = await client.pushBlob('blobs/big', big);
     await new Promise<void>((resolve) => {
-      const req = httpRequest(new URL(`/v2/blobs/big/blobs/${bigDigest}`, berth.url), (res) => {
+      const url = new URL(`/v2/blobs/big/blobs/${bigDigest}`, berth.url);
+      const req = httpRequest(url, { headers: { authorization: basicAuth(testAdmin) } }, (res) => {
         res.once('data', () => {
           req.destroy();
           resolve();

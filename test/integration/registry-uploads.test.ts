@@ -7,8 +7,8 @@ import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/load.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { startBerth } from '../../src/main.ts';
-import { startTestBerth, type TestBerth } from '../helpers/berth.ts';
-import { RegistryClient, sha256 } from '../helpers/http.ts';
+import { startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
+import { basicAuth, RegistryClient, sha256 } from '../helpers/http.ts';
 
 let berth: TestBerth;
 let client: RegistryClient;
@@ -215,6 +215,7 @@ describe('upload errors', () => {
       const req = httpRequest(url, {
         method: 'PATCH',
         headers: {
+          authorization: basicAuth(testAdmin),
           'content-length': 1_000_000,
           'content-range': `${first.length}-${first.length + 999_999}`,
         },
@@ -294,7 +295,7 @@ describe('a stalled upload', () => {
       const stalled = new Promise<void>((resolve) => {
         const req = httpRequest(new URL(location, local.url), {
           method: 'PATCH',
-          headers: { 'content-length': 100, 'content-range': '0-99' },
+          headers: { authorization: basicAuth(testAdmin), 'content-length': 100, 'content-range': '0-99' },
         });
         req.on('error', () => resolve());
         req.on('close', () => resolve());

@@ -1,5 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { AccessPolicy, RegistryAction } from '../../access/access-policy.ts';
+import type { AccessPolicy, RegistryAction } from '../../access/registry-access.ts';
 import type { BlobService } from '../../registry/blob-service.ts';
 import type { ListingService } from '../../registry/listing-service.ts';
 import type { ManifestService } from '../../registry/manifest-service.ts';
@@ -11,6 +11,8 @@ export interface RegistryServices {
   manifests: ManifestService;
   listing: ListingService;
   access: AccessPolicy;
+  /** The `service` named in token challenges. */
+  tokenService: string;
   manifestMaxBytes: number;
 }
 

@@ -1,6 +1,8 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { RegistryAction } from '../../access/registry-access.ts';
 import { RegistryError } from '../../oci/errors.ts';
 import { assertRepositoryName } from '../../oci/reference.ts';
+import { bearerChallenge } from '../auth/challenge.ts';
 import { deleteBlob, getBlob, headBlob } from './blobs.ts';
 import type { RegistryRoute, RegistryServices } from './context.ts';
 import { listCatalog, listReferrers, listTags } from './listing.ts';
@@ -72,11 +74,38 @@ function unsupported(reply: FastifyReply, methods: string[]): RegistryError {
   return new RegistryError('UNSUPPORTED', 'method not allowed on this resource');
 }
 
-async function authorize(request: FastifyRequest, allowed: Promise<boolean>): Promise<void> {
+/**
+ * Lets the request through, or refuses it the way clients expect: a 401 challenge naming the
+ * scope to ask a token for (anonymous callers, and tokens that fall short), a 403 otherwise.
+ */
+async function authorize(
+  services: RegistryServices,
+  request: FastifyRequest,
+  allowed: Promise<boolean>,
+  scope: string,
+): Promise<void> {
   if (await allowed) return;
-  if (request.caller.name === undefined) throw new RegistryError('UNAUTHORIZED');
-  throw new RegistryError('DENIED');
+  const caller = request.caller;
+  if (caller.kind === 'anonymous' || caller.kind === 'token') {
+    const error = caller.kind === 'token' ? 'insufficient_scope' : undefined;
+    throw new RegistryError('UNAUTHORIZED', 'authentication required', {
+      headers: { 'WWW-Authenticate': bearerChallenge(request, services.tokenService, scope, error) },
+      detail: [
+        {
+          Type: scope.split(':')[0],
+          Name: scope.split(':').slice(1, -1).join(':'),
+          Action: scope.split(':').at(-1),
+        },
+      ],
+    });
+  }
+  throw new RegistryError(
+    'DENIED',
+    `${caller.name} may not ${scope.split(':').at(-1)} ${scope.split(':').slice(1, -1).join(':')}`,
+  );
 }
+
+const scopeActions: Record<RegistryAction, string> = { pull: 'pull', push: 'pull,push', delete: 'delete' };
 
 /** Routes a request under /v2/ to its handler after checking the name and the caller's rights. */
 export async function dispatchRegistry(
@@ -93,12 +122,18 @@ export async function dispatchRegistry(
   if (path === '' || path === '/') {
     request.routeName = 'base';
     if (method !== 'GET' && method !== 'HEAD') throw unsupported(reply, ['GET', 'HEAD']);
+    // The version check doubles as the login probe: anonymous callers learn where to authenticate.
+    if (request.caller.kind === 'anonymous') {
+      throw new RegistryError('UNAUTHORIZED', 'authentication required', {
+        headers: { 'WWW-Authenticate': bearerChallenge(request, services.tokenService) },
+      });
+    }
     return reply.code(200).header('content-type', 'application/json').send('{}');
   }
   if (path === '_catalog') {
     request.routeName = 'catalog';
     if (method !== 'GET') throw unsupported(reply, ['GET']);
-    await authorize(request, services.access.allowsCatalog(request.caller));
+    await authorize(services, request, services.access.allowsCatalog(request.caller), 'registry:catalog:*');
     return listCatalog(services, request, reply, { name: '', target: '' });
   }
   for (const route of registryRoutes) {
@@ -109,7 +144,8 @@ export async function dispatchRegistry(
     if (!binding) throw unsupported(reply, Object.keys(route.methods));
     const name = assertRepositoryName(decode(match[1]!));
     const target = decode(match[2] ?? '');
-    await authorize(request, services.access.allows(request.caller, name, binding.action));
+    const scope = `repository:${name}:${scopeActions[binding.action]}`;
+    await authorize(services, request, services.access.allows(request.caller, name, binding.action), scope);
     return binding.handle(services, request, reply, { name, target });
   }
   request.routeName = 'unknown';

@@ -1,0 +1,152 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Database } from '../db/database.ts';
+import type { UserRow } from '../db/users.ts';
+import type { Clock } from '../lib/clock.ts';
+import type { Logger } from '../lib/logger.ts';
+import type { Caller } from './caller.ts';
+import { CredentialCache } from './credential-cache.ts';
+import { decoyHash, verifyPassword } from './passwords.ts';
+import type { SecretBox } from './secret-box.ts';
+
+/** Robot accounts log in with names carrying this prefix (Harbor's default). */
+export const robotPrefix = 'robot$';
+
+/** Verifies robot credentials (`robot$…` names). */
+export interface RobotVerifier {
+  verify(name: string, secret: string): Promise<Caller | undefined>;
+}
+
+/** A directory that checks passwords of users Berth does not store them for (LDAP). */
+export interface ExternalPasswordVerifier {
+  /** The user's own login, or undefined when the directory refuses it. Onboards new users. */
+  login(username: string, password: string, existing: UserRow | undefined): Promise<UserRow | undefined>;
+}
+
+export interface AuthenticatorOptions {
+  db: Database;
+  clock: Clock;
+  log: Logger;
+  secrets: SecretBox;
+  robots?: RobotVerifier;
+  /** Consulted for users whose source is an external directory, and for unknown names. */
+  directory?: () => ExternalPasswordVerifier | undefined;
+  /** Failed logins in a row before an account is locked. */
+  maxFailures?: number;
+  lockMs?: number;
+  cacheMs?: number;
+}
+
+export type LoginResult =
+  | { ok: true; caller: Caller }
+  | { ok: false; reason: 'invalid' | 'locked' | 'disabled' };
+
+function secretsEqual(expected: string, given: string): boolean {
+  const a = Buffer.from(expected);
+  const b = Buffer.from(given);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/**
+ * Checks username + password (HTTP Basic, the token endpoint): robots, local users (argon2id),
+ * directory users (LDAP), OIDC users' CLI secrets. Repeated failures lock an account for a
+ * while; successes are cached briefly under an HMAC of the credentials.
+ */
+export class Authenticator {
+  private readonly db: Database;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly secrets: SecretBox;
+  private readonly robots: RobotVerifier | undefined;
+  private readonly directory: () => ExternalPasswordVerifier | undefined;
+  private readonly maxFailures: number;
+  private readonly lockMs: number;
+  private readonly cache: CredentialCache<Caller>;
+
+  constructor(options: AuthenticatorOptions) {
+    this.db = options.db;
+    this.clock = options.clock;
+    this.log = options.log;
+    this.secrets = options.secrets;
+    this.robots = options.robots;
+    this.directory = options.directory ?? (() => undefined);
+    this.maxFailures = options.maxFailures ?? 5;
+    this.lockMs = options.lockMs ?? 5 * 60 * 1000;
+    this.cache = new CredentialCache(options.clock, options.cacheMs ?? 30_000);
+  }
+
+  async login(username: string, password: string): Promise<LoginResult> {
+    const cached = this.cache.get(username, password);
+    if (cached) return { ok: true, caller: cached };
+    const result = username.startsWith(robotPrefix)
+      ? await this.loginRobot(username, password)
+      : await this.loginUser(username, password);
+    if (result.ok) this.cache.set(result.caller, [username, password]);
+    else this.log.info({ username, reason: result.reason }, 'login refused');
+    return result;
+  }
+
+  /** Forget cached logins: after a password change, a disabled user or robot, a new role. */
+  forgetLogins(): void {
+    this.cache.clear();
+  }
+
+  async callerFor(user: UserRow): Promise<Caller> {
+    return {
+      kind: 'user',
+      id: Number(user.id),
+      name: user.username,
+      sysadmin: user.sysadmin === 1,
+      groupIds: await this.db.users.groupIds(Number(user.id)),
+      source: user.source,
+    };
+  }
+
+  private async loginRobot(name: string, secret: string): Promise<LoginResult> {
+    const caller = await this.robots?.verify(name, secret);
+    return caller ? { ok: true, caller } : { ok: false, reason: 'invalid' };
+  }
+
+  private async loginUser(username: string, password: string): Promise<LoginResult> {
+    const now = this.clock.now();
+    let user = await this.db.users.findByUsername(username);
+    if (user && user.disabled === 1) return { ok: false, reason: 'disabled' };
+    if (user && Number(user.locked_until) > now) return { ok: false, reason: 'locked' };
+    const verified = await this.verify(user, username, password);
+    if (!verified) {
+      if (user) await this.recordFailure(user, now);
+      return { ok: false, reason: 'invalid' };
+    }
+    user = verified;
+    if (Number(user.failed_logins) > 0) await this.db.users.resetFailedLogins(Number(user.id));
+    return { ok: true, caller: await this.callerFor(user) };
+  }
+
+  /** The user whose credentials these are, or undefined. */
+  private async verify(
+    user: UserRow | undefined,
+    username: string,
+    password: string,
+  ): Promise<UserRow | undefined> {
+    if (user?.source === 'local' && user.password_hash) {
+      return (await verifyPassword(user.password_hash, password)) ? user : undefined;
+    }
+    if (user?.source === 'oidc') {
+      if (!user.cli_secret) return undefined;
+      return secretsEqual(this.secrets.open(user.cli_secret), password) ? user : undefined;
+    }
+    const directory = this.directory();
+    if (directory && (user === undefined || user.source === 'ldap'))
+      return directory.login(username, password, user);
+    // Unknown user: spend the same time as a real check so timing does not reveal who exists.
+    await verifyPassword(await decoyHash(), password);
+    return undefined;
+  }
+
+  private async recordFailure(user: UserRow, now: number): Promise<void> {
+    const failures = Number(user.failed_logins) + 1;
+    const lockedUntil = failures >= this.maxFailures ? now + this.lockMs : undefined;
+    await this.db.users.recordFailedLogin(Number(user.id), lockedUntil, now);
+    if (lockedUntil)
+      this.log.warn({ username: user.username, failures }, 'account locked after repeated failed logins');
+  }
+}

@@ -1,0 +1,77 @@
+import type { Caller, RobotPermission } from './caller.ts';
+import {
+  type Action,
+  grants,
+  type ProjectResource,
+  publicProjectPolicy,
+  roleName,
+  rolePolicies,
+  type SystemResource,
+} from './permissions.ts';
+import type { ProjectDirectory, ProjectRef } from './project-directory.ts';
+
+function robotHolds(
+  permissions: readonly RobotPermission[],
+  kind: 'system' | 'project',
+  namespace: string | undefined,
+  resource: string,
+  action: Action,
+): boolean {
+  return permissions.some(
+    (permission) =>
+      permission.kind === kind &&
+      (kind === 'system' || permission.namespace === namespace || permission.namespace === '*') &&
+      permission.resource === resource &&
+      // Pushing implies pulling, as in Harbor.
+      (permission.action === action || (action === 'pull' && permission.action === 'push')),
+  );
+}
+
+/**
+ * The one evaluator of the permission matrix: system administrators may do anything; users
+ * what their project roles (direct or through groups) grant; robots exactly their permissions;
+ * everyone what public projects grant.
+ */
+export class PermissionEvaluator {
+  constructor(private readonly directory: ProjectDirectory) {}
+
+  async canInProject(
+    caller: Caller,
+    project: ProjectRef,
+    resource: ProjectResource,
+    action: Action,
+  ): Promise<boolean> {
+    if (project.public && grants(publicProjectPolicy, resource, action)) return true;
+    switch (caller.kind) {
+      case 'user': {
+        if (caller.sysadmin) return true;
+        const roleIds = await this.directory.rolesOf(project.id, caller.id, caller.groupIds);
+        return roleIds.some((id) => {
+          const name = roleName(id);
+          return name !== undefined && grants(rolePolicies[name], resource, action);
+        });
+      }
+      case 'robot':
+        if (caller.projectId !== 0 && caller.projectId !== project.id) return false;
+        return robotHolds(caller.permissions, 'project', project.name, resource, action);
+      default:
+        return false;
+    }
+  }
+
+  canInSystem(caller: Caller, resource: SystemResource, action: Action): boolean {
+    if (caller.kind === 'user') return caller.sysadmin;
+    if (caller.kind === 'robot')
+      return caller.projectId === 0 && robotHolds(caller.permissions, 'system', '/', resource, action);
+    return false;
+  }
+
+  /** The registry actions (`pull`, `push`, `delete`) the caller holds on a project's repositories. */
+  async registryActions(caller: Caller, project: ProjectRef): Promise<Set<'pull' | 'push' | 'delete'>> {
+    const held = new Set<'pull' | 'push' | 'delete'>();
+    for (const action of ['pull', 'push', 'delete'] as const) {
+      if (await this.canInProject(caller, project, 'repository', action)) held.add(action);
+    }
+    return held;
+  }
+}

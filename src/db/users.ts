@@ -1,0 +1,88 @@
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { Schema, UserTable } from './schema.ts';
+
+export type UserRow = Selectable<UserTable>;
+export type NewUser = Insertable<UserTable>;
+export type UserChanges = Updateable<UserTable>;
+
+export class UserQueries {
+  constructor(private readonly db: Kysely<Schema>) {}
+
+  async insert(user: NewUser): Promise<number> {
+    const row = await this.db.insertInto('users').values(user).returning('id').executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
+  async findById(id: number): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+  }
+
+  async findByUsername(username: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('username', '=', username).executeTakeFirst();
+  }
+
+  async findByExternalId(source: UserRow['source'], externalId: string): Promise<UserRow | undefined> {
+    return this.db
+      .selectFrom('users')
+      .selectAll()
+      .where('source', '=', source)
+      .where('external_id', '=', externalId)
+      .executeTakeFirst();
+  }
+
+  async update(id: number, changes: UserChanges): Promise<boolean> {
+    const result = await this.db.updateTable('users').set(changes).where('id', '=', id).executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async delete(id: number): Promise<boolean> {
+    const result = await this.db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  /** Counts a failed login; returns the new count. */
+  async recordFailedLogin(id: number, lockedUntil: number | undefined, now: number): Promise<number> {
+    await this.db
+      .updateTable('users')
+      .set((eb) => ({
+        failed_logins: eb('failed_logins', '+', 1),
+        ...(lockedUntil === undefined ? {} : { locked_until: lockedUntil }),
+        updated_at: now,
+      }))
+      .where('id', '=', id)
+      .execute();
+    const row = await this.db
+      .selectFrom('users')
+      .select('failed_logins')
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(row?.failed_logins ?? 0);
+  }
+
+  async resetFailedLogins(id: number): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set({ failed_logins: 0, locked_until: 0 })
+      .where('id', '=', id)
+      .execute();
+  }
+
+  async groupIds(userId: number): Promise<number[]> {
+    const rows = await this.db
+      .selectFrom('user_group_members')
+      .select('group_id')
+      .where('user_id', '=', userId)
+      .execute();
+    return rows.map((row) => Number(row.group_id));
+  }
+
+  /** Replaces the groups recorded for the user (learned at login). */
+  async setGroupIds(userId: number, groupIds: readonly number[]): Promise<void> {
+    await this.db.deleteFrom('user_group_members').where('user_id', '=', userId).execute();
+    if (groupIds.length === 0) return;
+    await this.db
+      .insertInto('user_group_members')
+      .values([...new Set(groupIds)].map((groupId) => ({ user_id: userId, group_id: groupId })))
+      .execute();
+  }
+}

@@ -1,0 +1,99 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Authenticator } from '../../access/authenticator.ts';
+import type { Caller } from '../../access/caller.ts';
+import type { RegistryAccess } from '../../access/registry-access.ts';
+import type { TokenService } from '../../access/token-service.ts';
+import type { Database } from '../../db/database.ts';
+import { readAll } from '../../lib/streams.ts';
+import { RegistryError } from '../../oci/errors.ts';
+
+export interface TokenRouteServices {
+  authenticator: Authenticator;
+  tokens: TokenService;
+  access: RegistryAccess;
+  db: Database;
+}
+
+function invalid(message: string): RegistryError {
+  return new RegistryError('UNAUTHORIZED', message, {
+    headers: { 'WWW-Authenticate': 'Basic realm="Berth"' },
+  });
+}
+
+/** Scopes from repeated `scope` parameters, each of which may hold several, space-separated. */
+function scopesOf(values: string | string[] | null | undefined): string[] {
+  const list = values === undefined || values === null ? [] : Array.isArray(values) ? values : [values];
+  return list.flatMap((value) => value.split(' ')).filter(Boolean);
+}
+
+/**
+ * The token endpoint, `/service/token`: Docker's GET flow (Basic credentials, `service` and
+ * `scope` in the query: docker, skopeo, podman) and the OAuth2 form POST with
+ * `grant_type=password|refresh_token` (containerd). Also the JWKS of the signing keys.
+ */
+export function registerTokenRoutes(app: FastifyInstance, services: TokenRouteServices): void {
+  const { tokens } = services;
+
+  async function respond(reply: FastifyReply, caller: Caller, scopes: string[], refresh: boolean) {
+    const access = await services.access.grant(caller, scopes);
+    const issued = await tokens.issue(caller.name ?? '', access);
+    const body: Record<string, unknown> = {
+      token: issued.token,
+      access_token: issued.token,
+      expires_in: issued.expiresIn,
+      issued_at: issued.issuedAt,
+    };
+    if (scopes.length > 0) body.scope = scopes.join(' ');
+    if (refresh && caller.kind === 'user') body.refresh_token = await tokens.issueRefresh(caller.name);
+    return reply.code(200).header('cache-control', 'no-store').type('application/json').send(body);
+  }
+
+  function checkService(service: string | undefined): void {
+    if (service !== undefined && service !== tokens.service) {
+      throw new RegistryError(
+        'BAD_REQUEST',
+        `unknown service ${JSON.stringify(service.slice(0, 100))}; this is ${tokens.service}`,
+      );
+    }
+  }
+
+  app.get('/service/token', async (request: FastifyRequest, reply) => {
+    request.routeName = 'token';
+    const query = request.query as Record<string, string | string[] | undefined>;
+    checkService(typeof query.service === 'string' ? query.service : undefined);
+    const caller = request.caller;
+    if (caller.kind === 'token') throw invalid('a token cannot be exchanged for a token; send credentials');
+    const scopes = scopesOf(query.scope);
+    // `docker login` asks with credentials and no scope: anonymous callers have nothing to log in to.
+    if (caller.kind === 'anonymous' && scopes.length === 0) throw invalid('authentication required');
+    return respond(reply, caller, scopes, query.offline_token === 'true' || query.offline_token === '1');
+  });
+
+  app.post('/service/token', async (request: FastifyRequest, reply) => {
+    request.routeName = 'token';
+    const form = new URLSearchParams((await readAll(request.raw, 64 * 1024)).toString('utf8'));
+    checkService(form.get('service') ?? undefined);
+    const scopes = scopesOf(form.getAll('scope'));
+    const grant = form.get('grant_type');
+    if (grant === 'password') {
+      const result = await services.authenticator.login(
+        form.get('username') ?? '',
+        form.get('password') ?? '',
+      );
+      if (!result.ok) throw invalid('invalid username or password');
+      return respond(reply, result.caller, scopes, form.get('access_type') === 'offline');
+    }
+    if (grant === 'refresh_token') {
+      const subject = await tokens.verifyRefresh(form.get('refresh_token') ?? '');
+      const user = subject === undefined ? undefined : await services.db.users.findByUsername(subject);
+      if (!user || user.disabled === 1) throw invalid('invalid or expired refresh token');
+      return respond(reply, await services.authenticator.callerFor(user), scopes, false);
+    }
+    throw new RegistryError('BAD_REQUEST', 'grant_type must be password or refresh_token');
+  });
+
+  app.get('/.well-known/jwks.json', async (request, reply) => {
+    request.routeName = 'jwks';
+    return reply.type('application/json').send(await tokens.jwks());
+  });
+}
