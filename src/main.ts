@@ -6,13 +6,15 @@ import { ProjectDirectory } from './access/project-directory.ts';
 import { ProjectService } from './access/project-service.ts';
 import { RegistryAccess } from './access/registry-access.ts';
 import { loadSecretBox } from './access/secret-key-file.ts';
+import { SettingsService } from './access/settings-service.ts';
 import { TokenService } from './access/token-service.ts';
 import { parseListen } from './config/load.ts';
 import type { BerthConfig } from './config/schema.ts';
 import { openSqliteDatabase } from './db/sqlite.ts';
+import { registerApi } from './http/api/index.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import { buildServer } from './http/server.ts';
-import { systemClock } from './lib/clock.ts';
+import { type Clock, systemClock } from './lib/clock.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { PeriodicTask } from './lib/periodic-task.ts';
 import { BlobService } from './registry/blob-service.ts';
@@ -20,6 +22,7 @@ import { ListingService } from './registry/listing-service.ts';
 import { ManifestService } from './registry/manifest-service.ts';
 import { UploadService } from './registry/upload-service.ts';
 import { FilesystemBlobStore } from './storage/filesystem/filesystem-blob-store.ts';
+import { readVersion } from './version.ts';
 
 export interface Berth {
   app: FastifyInstance;
@@ -35,11 +38,17 @@ const purgeIntervalMs = 10 * 60 * 1000;
  * The composition root: the only place that knows which implementations are in use. Builds
  * every service from the configuration, starts listening, and returns a handle to stop it all.
  */
+/** Parts a test may replace; production passes nothing. */
+export interface StartOverrides {
+  clock?: Clock;
+}
+
 export async function startBerth(
   config: BerthConfig,
   log: Logger = createLogger(config.log.level),
+  overrides: StartOverrides = {},
 ): Promise<Berth> {
-  const clock = systemClock;
+  const clock = overrides.clock ?? systemClock;
   const secrets = loadSecretBox(config.auth.secretKeyFile);
   const db = openSqliteDatabase(config.database.sqlite);
   const applied = await db.migrate();
@@ -54,6 +63,7 @@ export async function startBerth(
   const store = new FilesystemBlobStore(config.storage.filesystem.root);
   await store.init();
 
+  const settings = new SettingsService(db, clock, secrets);
   const directory = new ProjectDirectory(db, clock);
   const evaluator = new PermissionEvaluator(directory);
   const projects = new ProjectService(db, clock, directory);
@@ -90,10 +100,11 @@ export async function startBerth(
     log,
     maxOpenUploads: config.registry.maxOpenUploadsPerRepository,
   });
+  const manifests = new ManifestService({ db, store, clock, cacheBytes: config.registry.manifestCacheBytes });
   const registry = {
     blobs: new BlobService({ db, store, clock }),
     uploads,
-    manifests: new ManifestService({ db, store, clock, cacheBytes: config.registry.manifestCacheBytes }),
+    manifests,
     listing: new ListingService(db),
     access,
     tokenService: config.auth.tokenService,
@@ -107,6 +118,21 @@ export async function startBerth(
     metrics: config.metrics.enabled ? new HttpMetrics() : undefined,
     requestLogging: config.log.requests,
     idleTimeoutMs: config.http.idleTimeoutSeconds * 1000,
+    plugins: [
+      (app) =>
+        registerApi(app, {
+          db,
+          clock,
+          evaluator,
+          directory,
+          projects,
+          settings,
+          authenticator,
+          tokens,
+          manifests,
+          version: readVersion(),
+        }),
+    ],
   });
   const { host, port } = parseListen(config.listen);
   try {

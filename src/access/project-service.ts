@@ -1,7 +1,8 @@
 import type { Database } from '../db/database.ts';
+import type { ProjectRow } from '../db/projects.ts';
 import type { Clock } from '../lib/clock.ts';
 import { RegistryError } from '../oci/errors.ts';
-import type { Caller } from './caller.ts';
+import { type Caller, isSysadmin } from './caller.ts';
 import { roles } from './permissions.ts';
 import type { ProjectDirectory, ProjectRef } from './project-directory.ts';
 
@@ -13,6 +14,11 @@ export function projectNameProblem(name: string): string | undefined {
     return 'project name is not in lower case or contains illegal characters';
   }
   return undefined;
+}
+
+export interface ProjectSummary {
+  row: ProjectRow;
+  metadata: Record<string, string>;
 }
 
 export interface NewProject {
@@ -55,6 +61,62 @@ export class ProjectService {
     });
     this.directory.invalidate();
     return { id, name: project.name, public: project.public };
+  }
+
+  /** Projects the caller may see: all for administrators, else public ones and their own. */
+  async visible(caller: Caller): Promise<ProjectSummary[]> {
+    const [rows, metadata] = await Promise.all([this.db.projects.findAll(), this.db.projects.allMetadata()]);
+    const all = rows.map((row) => ({ row, metadata: metadata.get(Number(row.id)) ?? {} }));
+    if (isSysadmin(caller)) return all;
+    let own = new Set<number>();
+    if (caller.kind === 'user') own = new Set(await this.db.members.projectIdsOf(caller.id, caller.groupIds));
+    if (caller.kind === 'robot') {
+      const namespaces = new Set(
+        caller.permissions.filter((p) => p.kind === 'project').map((p) => p.namespace),
+      );
+      return all.filter(
+        ({ row, metadata }) =>
+          metadata.public === 'true' ||
+          namespaces.has('*') ||
+          namespaces.has(row.name) ||
+          Number(row.id) === caller.projectId,
+      );
+    }
+    return all.filter(({ row, metadata }) => metadata.public === 'true' || own.has(Number(row.id)));
+  }
+
+  /** Sets metadata entries (`public` must be "true" or "false"). */
+  async setMetadata(project: ProjectRef, entries: Record<string, string>): Promise<void> {
+    if (entries.public !== undefined && entries.public !== 'true' && entries.public !== 'false') {
+      throw new RegistryError(
+        'BAD_REQUEST',
+        `metadata.public should only be 'true' or 'false', but got: '${entries.public}'`,
+      );
+    }
+    await this.db.transaction(async (db) => {
+      await db.projects.setMetadata(project.id, entries);
+      await db.projects.touch(project.id, this.clock.now());
+    });
+    this.directory.invalidate();
+  }
+
+  async deleteMetadata(project: ProjectRef, name: string): Promise<boolean> {
+    const deleted = await this.db.projects.deleteMetadata(project.id, name);
+    this.directory.invalidate();
+    return deleted;
+  }
+
+  /** Why the project cannot be deleted, or undefined when it can. */
+  async deletionProblem(project: ProjectRef): Promise<string | undefined> {
+    const repositories = await this.db.repositories.findInProject(project.name);
+    return repositories.length > 0 ? 'the project contains repositories, can not be deleted' : undefined;
+  }
+
+  async delete(project: ProjectRef): Promise<void> {
+    const problem = await this.deletionProblem(project);
+    if (problem) throw new RegistryError('PRECONDITION', problem);
+    await this.db.projects.delete(project.id);
+    this.directory.invalidate();
   }
 
   private async firstAdminId(): Promise<number> {

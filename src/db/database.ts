@@ -1,5 +1,6 @@
 import { type Kysely, Migrator } from 'kysely';
 import { BlobQueries } from './blobs.ts';
+import { GroupQueries } from './groups.ts';
 import { ManifestQueries } from './manifests.ts';
 import { MemberQueries } from './members.ts';
 import { migrationProvider } from './migrations/index.ts';
@@ -23,6 +24,7 @@ export interface Database {
   readonly tags: TagQueries;
   readonly uploads: UploadQueries;
   readonly users: UserQueries;
+  readonly groups: GroupQueries;
   readonly projects: ProjectQueries;
   readonly members: MemberQueries;
   readonly settings: SettingQueries;
@@ -40,6 +42,7 @@ export class KyselyDatabase implements Database {
   readonly tags: TagQueries;
   readonly uploads: UploadQueries;
   readonly users: UserQueries;
+  readonly groups: GroupQueries;
   readonly projects: ProjectQueries;
   readonly members: MemberQueries;
   readonly settings: SettingQueries;
@@ -52,6 +55,7 @@ export class KyselyDatabase implements Database {
     this.tags = new TagQueries(kysely);
     this.uploads = new UploadQueries(kysely);
     this.users = new UserQueries(kysely);
+    this.groups = new GroupQueries(kysely);
     this.projects = new ProjectQueries(kysely);
     this.members = new MemberQueries(kysely);
     this.settings = new SettingQueries(kysely);

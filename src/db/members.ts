@@ -74,6 +74,17 @@ export class MemberQueries {
     return rows.map((row) => Number(row.project_id));
   }
 
+  /** How many members hold each role. */
+  async countByRole(projectId: number): Promise<Map<number, number>> {
+    const rows = await this.db
+      .selectFrom('project_members')
+      .select(['role_id', (eb) => eb.fn.countAll<number>().as('count')])
+      .where('project_id', '=', projectId)
+      .groupBy('role_id')
+      .execute();
+    return new Map(rows.map((row) => [Number(row.role_id), Number(row.count)]));
+  }
+
   async updateRole(projectId: number, id: number, roleId: number, now: number): Promise<boolean> {
     const result = await this.db
       .updateTable('project_members')

@@ -25,6 +25,22 @@ export class ProjectQueries {
     return id;
   }
 
+  async findAll(): Promise<ProjectRow[]> {
+    return this.db.selectFrom('projects').selectAll().orderBy('name').execute();
+  }
+
+  /** Every project's metadata, by project id. */
+  async allMetadata(): Promise<Map<number, Record<string, string>>> {
+    const rows = await this.db.selectFrom('project_metadata').selectAll().execute();
+    const byProject = new Map<number, Record<string, string>>();
+    for (const row of rows) {
+      const entries = byProject.get(Number(row.project_id)) ?? {};
+      entries[row.name] = row.value;
+      byProject.set(Number(row.project_id), entries);
+    }
+    return byProject;
+  }
+
   async findById(id: number): Promise<ProjectRow | undefined> {
     return this.db.selectFrom('projects').selectAll().where('id', '=', id).executeTakeFirst();
   }

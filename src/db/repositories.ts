@@ -27,6 +27,24 @@ export class RepositoryQueries {
     return row !== undefined;
   }
 
+  /** Names of the repositories in a project (`project/…`), in order. */
+  async findInProject(project: string): Promise<string[]> {
+    // A range rather than LIKE: project names may contain `_`, a LIKE wildcard. '0' follows '/'.
+    const rows = await this.db
+      .selectFrom('repositories')
+      .select('name')
+      .where('name', '>', `${project}/`)
+      .where('name', '<', `${project}0`)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('manifests').select('digest').whereRef('manifests.repository', '=', 'repositories.name'),
+        ),
+      )
+      .orderBy('name')
+      .execute();
+    return rows.map((row) => row.name);
+  }
+
   /** Repositories holding at least one manifest, in name order: the catalog. */
   async findWithManifests(page: Page): Promise<string[]> {
     let query = this.db

@@ -74,7 +74,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onRequest', authenticateRequests(options.auth));
   app.addHook('onResponse', async (request, reply) => {
     const seconds = reply.elapsedTime / 1000;
-    const route = request.routeName || 'other';
+    const route = request.routeName || request.routeOptions.url || 'other';
     options.metrics?.observe(request.method, route, reply.statusCode, seconds);
     if (options.requestLogging) {
       request.log.info(

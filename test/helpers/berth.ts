@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import type { BerthConfig } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/lib/logger.ts';
-import { type Berth, startBerth } from '../../src/main.ts';
+import { type Berth, type StartOverrides, startBerth } from '../../src/main.ts';
 
 /** The administrator every test instance starts with. */
 export const testAdmin = { username: 'admin', password: 'Berth-Test-Admin-1' } as const;
@@ -17,7 +17,10 @@ export interface TestBerth extends Berth {
 }
 
 /** A real Berth on 127.0.0.1 and a random port, with its own temp data directory. */
-export async function startTestBerth(overrides: Record<string, unknown> = {}): Promise<TestBerth> {
+export async function startTestBerth(
+  overrides: Record<string, unknown> = {},
+  parts: StartOverrides = {},
+): Promise<TestBerth> {
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const config = loadConfig({
     env: {},
@@ -30,7 +33,11 @@ export async function startTestBerth(overrides: Record<string, unknown> = {}): P
       ...overrides,
     },
   });
-  const berth = await startBerth(config, createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent'));
+  const berth = await startBerth(
+    config,
+    createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent'),
+    parts,
+  );
   return {
     ...berth,
     dataDir,
