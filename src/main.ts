@@ -8,6 +8,7 @@ import { RegistryAccess } from './access/registry-access.ts';
 import { loadSecretBox } from './access/secret-key-file.ts';
 import { SettingsService } from './access/settings-service.ts';
 import { TokenService } from './access/token-service.ts';
+import { DatabaseAuditLog } from './audit/audit-log.ts';
 import { parseListen } from './config/load.ts';
 import type { BerthConfig } from './config/schema.ts';
 import { openSqliteDatabase } from './db/sqlite.ts';
@@ -63,6 +64,7 @@ export async function startBerth(
   const store = new FilesystemBlobStore(config.storage.filesystem.root);
   await store.init();
 
+  const audit = new DatabaseAuditLog(db, clock, log);
   const settings = new SettingsService(db, clock, secrets);
   const directory = new ProjectDirectory(db, clock);
   const evaluator = new PermissionEvaluator(directory);
@@ -130,6 +132,7 @@ export async function startBerth(
           authenticator,
           tokens,
           manifests,
+          audit,
           version: readVersion(),
         }),
     ],
@@ -162,6 +165,7 @@ export async function startBerth(
     async close() {
       await purge.stop();
       await app.close();
+      await audit.flush();
       await db.close();
     },
   };

@@ -1,4 +1,5 @@
 import { type Kysely, Migrator } from 'kysely';
+import { AuditLogQueries } from './audit-logs.ts';
 import { BlobQueries } from './blobs.ts';
 import { GroupQueries } from './groups.ts';
 import { ManifestQueries } from './manifests.ts';
@@ -29,6 +30,7 @@ export interface Database {
   readonly members: MemberQueries;
   readonly settings: SettingQueries;
   readonly signingKeys: SigningKeyQueries;
+  readonly auditLogs: AuditLogQueries;
   /** Runs `work` in one transaction: all of its writes land, or none do. */
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
@@ -47,6 +49,7 @@ export class KyselyDatabase implements Database {
   readonly members: MemberQueries;
   readonly settings: SettingQueries;
   readonly signingKeys: SigningKeyQueries;
+  readonly auditLogs: AuditLogQueries;
 
   constructor(private readonly kysely: Kysely<Schema>) {
     this.repositories = new RepositoryQueries(kysely);
@@ -60,6 +63,7 @@ export class KyselyDatabase implements Database {
     this.members = new MemberQueries(kysely);
     this.settings = new SettingQueries(kysely);
     this.signingKeys = new SigningKeyQueries(kysely);
+    this.auditLogs = new AuditLogQueries(kysely);
   }
 
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T> {

@@ -1,3 +1,4 @@
+import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Authenticator } from '../../access/authenticator.ts';
 import type { PermissionEvaluator } from '../../access/evaluator.ts';
 import type { ProjectDirectory } from '../../access/project-directory.ts';
@@ -19,5 +20,6 @@ export interface ApiServices {
   authenticator: Authenticator;
   tokens: TokenService;
   manifests: ManifestService;
+  audit: AuditLog;
   version: string;
 }
