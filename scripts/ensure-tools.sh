@@ -9,10 +9,17 @@ declare -A package_of=(
   [buildah]=buildah
   [umoci]=umoci
   [dockerd]=docker.io
+  [containerd]=containerd
+  [ctr]=containerd
   [docker-registry]=docker-registry
   [wrk]=wrk
   [newuidmap]=uidmap
+  [slapd]=slapd
+  [ldapadd]=ldap-utils
+  [openssl]=openssl
 )
+# slapd installs into /usr/sbin, which a non-root PATH may lack.
+export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=()
 for command in "${!package_of[@]}"; do

@@ -1,23 +1,37 @@
 import type { FastifyInstance } from 'fastify';
 import { Authenticator } from './access/authenticator.ts';
 import { ensureAdmin } from './access/bootstrap.ts';
+import { ConfigurationService } from './access/configuration-service.ts';
 import { PermissionEvaluator } from './access/evaluator.ts';
+import { GroupService } from './access/group-service.ts';
+import { LdapDirectory } from './access/ldap-directory.ts';
+import { MemberService } from './access/member-service.ts';
+import { PermissionListing } from './access/permission-listing.ts';
 import { ProjectDirectory } from './access/project-directory.ts';
 import { ProjectService } from './access/project-service.ts';
 import { RegistryAccess } from './access/registry-access.ts';
+import { RobotService } from './access/robot-service.ts';
+import { DatabaseRobotVerifier } from './access/robot-verifier.ts';
 import { loadSecretBox } from './access/secret-key-file.ts';
 import { SettingsService } from './access/settings-service.ts';
 import { TokenService } from './access/token-service.ts';
+import { UserService } from './access/user-service.ts';
 import { DatabaseAuditLog } from './audit/audit-log.ts';
 import { parseListen } from './config/load.ts';
 import type { BerthConfig } from './config/schema.ts';
 import { openSqliteDatabase } from './db/sqlite.ts';
 import { registerApi } from './http/api/index.ts';
 import { HttpMetrics } from './http/metrics.ts';
+import { createOidcLogin } from './http/oidc/setup.ts';
 import { buildServer } from './http/server.ts';
+import { startRedirectListener } from './http/tls/redirect-listener.ts';
+import { clientHost, loadTlsSettings } from './http/tls/tls-settings.ts';
+import { trustInstructions } from './http/tls/trust-instructions.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { PeriodicTask } from './lib/periodic-task.ts';
+import { RateLimiter } from './lib/rate-limiter.ts';
+import { ArtifactService } from './registry/artifact-service.ts';
 import { BlobService } from './registry/blob-service.ts';
 import { ListingService } from './registry/listing-service.ts';
 import { ManifestService } from './registry/manifest-service.ts';
@@ -29,6 +43,8 @@ export interface Berth {
   app: FastifyInstance;
   /** Base URL the server listens on, e.g. http://127.0.0.1:5000. */
   url: string;
+  /** Base URL of the plain-HTTP listener that redirects to HTTPS, when there is one. */
+  redirectUrl?: string;
   log: Logger;
   close(): Promise<void>;
 }
@@ -50,6 +66,8 @@ export async function startBerth(
   overrides: StartOverrides = {},
 ): Promise<Berth> {
   const clock = overrides.clock ?? systemClock;
+  // First, so a bad key or certificate stops the start before anything is opened.
+  const tls = await loadTlsSettings(config, log);
   const secrets = loadSecretBox(config.auth.secretKeyFile);
   const db = openSqliteDatabase(config.database.sqlite);
   const applied = await db.migrate();
@@ -75,15 +93,45 @@ export async function startBerth(
     projects,
     autoCreateProjects: config.registry.autoCreateProjects,
   });
+  const ldap = new LdapDirectory({ db, clock, log, settings });
   const authenticator = new Authenticator({
     db,
     clock,
     log,
     secrets,
+    directory: () => ldap.whenActive(),
+    robots: new DatabaseRobotVerifier(db, clock, directory),
     maxFailures: config.auth.maxFailedLogins,
     lockMs: config.auth.lockMinutes * 60 * 1000,
     cacheMs: config.auth.credentialCacheSeconds * 1000,
   });
+  const robots = new RobotService({
+    db,
+    clock,
+    evaluator,
+    directory,
+    settings,
+    forgetLogins: () => authenticator.forgetLogins(),
+  });
+  const users = new UserService({ db, clock, settings, evaluator, authenticator, directory });
+  const groups = new GroupService({
+    db,
+    clock,
+    settings,
+    authenticator,
+    directory,
+    ldap: () => ldap.whenActive(),
+  });
+  const members = new MemberService({
+    db,
+    clock,
+    directory,
+    groups,
+    onboardUser: async (username) => {
+      await (await ldap.whenActive())?.importUsers([username]);
+    },
+  });
+  const oidc = createOidcLogin({ db, clock, log, secrets, settings, authenticator, audit });
   const tokens = new TokenService({
     db,
     clock,
@@ -111,15 +159,30 @@ export async function startBerth(
     access,
     tokenService: config.auth.tokenService,
     manifestMaxBytes: config.registry.manifestMaxBytes,
+    audit,
   };
 
   const app = await buildServer({
     registry,
-    auth: { authenticator, tokens, access, db },
+    auth: {
+      authenticator,
+      tokens,
+      access,
+      db,
+      audit,
+      browserSessions: oidc.browserSessions,
+      tokenLimiter: new RateLimiter(clock, config.auth.tokenRatePerMinute, config.auth.tokenRateBurst),
+      failedLogins: new RateLimiter(
+        clock,
+        config.auth.failedLoginsPerMinute,
+        config.auth.failedLoginsPerMinute,
+      ),
+    },
     log,
     metrics: config.metrics.enabled ? new HttpMetrics() : undefined,
     requestLogging: config.log.requests,
     idleTimeoutMs: config.http.idleTimeoutSeconds * 1000,
+    tls,
     plugins: [
       (app) =>
         registerApi(app, {
@@ -132,9 +195,19 @@ export async function startBerth(
           authenticator,
           tokens,
           manifests,
+          artifacts: new ArtifactService({ db, manifests, blobs: registry.blobs, clock }),
           audit,
+          robots,
+          users,
+          groups,
+          members,
+          configurations: new ConfigurationService(settings, users, authenticator),
+          permissions: new PermissionListing(db, directory, evaluator),
+          ldap,
+          cliSecrets: oidc.cliSecrets,
           version: readVersion(),
         }),
+      oidc.routes,
     ],
   });
   const { host, port } = parseListen(config.listen);
@@ -146,7 +219,20 @@ export async function startBerth(
   }
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  const redirect = tls?.redirectListen
+    ? await startRedirectListener(tls.redirectListen, boundPort, clientHost(host)).catch(async (error) => {
+        await app.close();
+        await db.close();
+        throw error;
+      })
+    : undefined;
+  if (tls?.createdCaFile) {
+    const name = clientHost(host);
+    process.stderr.write(
+      trustInstructions(tls.createdCaFile, `${name.includes(':') ? `[${name}]` : name}:${boundPort}`),
+    );
+  }
 
   const idleMs = config.registry.uploadIdleMinutes * 60 * 1000;
   const purge = new PeriodicTask(
@@ -157,13 +243,15 @@ export async function startBerth(
   );
   purge.start();
 
-  log.info({ url, data: config.data }, 'berth is serving');
+  log.info({ url, redirect: redirect?.url, data: config.data }, 'berth is serving');
   return {
     app,
     url,
+    redirectUrl: redirect?.url,
     log,
     async close() {
       await purge.stop();
+      await redirect?.close();
       await app.close();
       await audit.flush();
       await db.close();

@@ -13,7 +13,12 @@ export const robotPrefix = 'robot$';
 
 /** Verifies robot credentials (`robot$…` names). */
 export interface RobotVerifier {
-  verify(name: string, secret: string): Promise<Caller | undefined>;
+  /** The robot, and when (epoch ms) it expires; undefined for wrong, disabled or expired ones. */
+  verify(name: string, secret: string): Promise<{ caller: Caller; expiresAt?: number } | undefined>;
+  /** Whether the robot still exists, enabled and unexpired: registry tokens issued to it depend on it. */
+  active(name: string): Promise<boolean>;
+  /** Forget what is cached about robots. */
+  forget(): void;
 }
 
 /** A directory that checks passwords of users Berth does not store them for (LDAP). */
@@ -29,7 +34,7 @@ export interface AuthenticatorOptions {
   secrets: SecretBox;
   robots?: RobotVerifier;
   /** Consulted for users whose source is an external directory, and for unknown names. */
-  directory?: () => ExternalPasswordVerifier | undefined;
+  directory?: () => ExternalPasswordVerifier | undefined | Promise<ExternalPasswordVerifier | undefined>;
   /** Failed logins in a row before an account is locked. */
   maxFailures?: number;
   lockMs?: number;
@@ -37,7 +42,8 @@ export interface AuthenticatorOptions {
 }
 
 export type LoginResult =
-  | { ok: true; caller: Caller }
+  /** `cached`: the same credentials were verified moments ago (not a new login). */
+  | { ok: true; caller: Caller; cached?: boolean; expiresAt?: number }
   | { ok: false; reason: 'invalid' | 'locked' | 'disabled' };
 
 function secretsEqual(expected: string, given: string): boolean {
@@ -57,7 +63,7 @@ export class Authenticator {
   private readonly log: Logger;
   private readonly secrets: SecretBox;
   private readonly robots: RobotVerifier | undefined;
-  private readonly directory: () => ExternalPasswordVerifier | undefined;
+  private readonly directory: NonNullable<AuthenticatorOptions['directory']>;
   private readonly maxFailures: number;
   private readonly lockMs: number;
   private readonly cache: CredentialCache<Caller>;
@@ -76,11 +82,11 @@ export class Authenticator {
 
   async login(username: string, password: string): Promise<LoginResult> {
     const cached = this.cache.get(username, password);
-    if (cached) return { ok: true, caller: cached };
+    if (cached) return { ok: true, caller: cached, cached: true };
     const result = username.startsWith(robotPrefix)
       ? await this.loginRobot(username, password)
       : await this.loginUser(username, password);
-    if (result.ok) this.cache.set(result.caller, [username, password]);
+    if (result.ok) this.cache.set(result.caller, [username, password], result.expiresAt);
     else this.log.info({ username, reason: result.reason }, 'login refused');
     return result;
   }
@@ -88,6 +94,16 @@ export class Authenticator {
   /** Forget cached logins: after a password change, a disabled user or robot, a new role. */
   forgetLogins(): void {
     this.cache.clear();
+    this.robots?.forget();
+  }
+
+  /**
+   * Whether a registry token's subject may still use it: a robot's tokens stop working as soon
+   * as it is disabled, deleted or expired, not when they expire.
+   */
+  async tokenSubjectActive(subject: string): Promise<boolean> {
+    if (!subject.startsWith(robotPrefix)) return true;
+    return (await this.robots?.active(subject)) ?? false;
   }
 
   async callerFor(user: UserRow): Promise<Caller> {
@@ -102,8 +118,10 @@ export class Authenticator {
   }
 
   private async loginRobot(name: string, secret: string): Promise<LoginResult> {
-    const caller = await this.robots?.verify(name, secret);
-    return caller ? { ok: true, caller } : { ok: false, reason: 'invalid' };
+    const robot = await this.robots?.verify(name, secret);
+    return robot
+      ? { ok: true, caller: robot.caller, expiresAt: robot.expiresAt }
+      : { ok: false, reason: 'invalid' };
   }
 
   private async loginUser(username: string, password: string): Promise<LoginResult> {
@@ -134,7 +152,7 @@ export class Authenticator {
       if (!user.cli_secret) return undefined;
       return secretsEqual(this.secrets.open(user.cli_secret), password) ? user : undefined;
     }
-    const directory = this.directory();
+    const directory = await this.directory();
     if (directory && (user === undefined || user.source === 'ldap'))
       return directory.login(username, password, user);
     // Unknown user: spend the same time as a real check so timing does not reveal who exists.

@@ -4,11 +4,21 @@ import {
   grants,
   type ProjectResource,
   publicProjectPolicy,
+  robotGrantable,
   roleName,
   rolePolicies,
   type SystemResource,
 } from './permissions.ts';
 import type { ProjectDirectory, ProjectRef } from './project-directory.ts';
+
+/**
+ * Whether robots may hold this permission at all (Harbor's PoliciesMap). Checked here too, not
+ * only when a robot is saved, so no stored row can give a robot members, robots or users.
+ */
+export function grantableToRobots(kind: 'system' | 'project', resource: string, action: Action): boolean {
+  const policy: Partial<Record<string, readonly Action[]>> = robotGrantable[kind];
+  return policy[resource]?.includes(action) ?? false;
+}
 
 function robotHolds(
   permissions: readonly RobotPermission[],
@@ -17,13 +27,15 @@ function robotHolds(
   resource: string,
   action: Action,
 ): boolean {
+  if (!grantableToRobots(kind, resource, action)) return false;
   return permissions.some(
     (permission) =>
       permission.kind === kind &&
       (kind === 'system' || permission.namespace === namespace || permission.namespace === '*') &&
       permission.resource === resource &&
-      // Pushing implies pulling, as in Harbor.
-      (permission.action === action || (action === 'pull' && permission.action === 'push')),
+      // Pushing to a repository implies pulling from it, as in Harbor.
+      (permission.action === action ||
+        (resource === 'repository' && action === 'pull' && permission.action === 'push')),
   );
 }
 
@@ -52,6 +64,7 @@ export class PermissionEvaluator {
         });
       }
       case 'robot':
+        // A project robot acts in its own project only, whatever namespace its permissions name.
         if (caller.projectId !== 0 && caller.projectId !== project.id) return false;
         return robotHolds(caller.permissions, 'project', project.name, resource, action);
       default:

@@ -188,6 +188,29 @@ export const publicProjectPolicy: Grants = {
 };
 
 /**
+ * Every action on each system resource (Harbor's system namespace): what
+ * `/users/current/permissions?scope=/system` checks the caller against.
+ */
+export const systemPolicies: Partial<Record<SystemResource, readonly Action[]>> = {
+  'audit-log': ['list'],
+  catalog: ['read'],
+  project: ['list', 'create'],
+  user: all,
+  'user-group': all,
+  'ldap-user': ['create', 'list'],
+  configuration: ['read', 'update'],
+  robot: all,
+  label: all,
+  scanner: all,
+  'scan-all': ['read', 'update', 'stop', 'create'],
+  'garbage-collection': ['read', 'create', 'list', 'update', 'stop'],
+  quota: ['read', 'list', 'update'],
+  registry: all,
+  replication: ['read', 'create', 'list'],
+  'replication-policy': all,
+};
+
+/**
  * The permissions a robot account may be given (Harbor's PoliciesMap): anything else is refused
  * when the robot is created or updated. Robots never manage members or other robots.
  */

@@ -115,7 +115,11 @@ export class ProjectService {
   async delete(project: ProjectRef): Promise<void> {
     const problem = await this.deletionProblem(project);
     if (problem) throw new RegistryError('PRECONDITION', problem);
-    await this.db.projects.delete(project.id);
+    // Metadata and members go with the project (foreign keys); its robots are not keyed to it.
+    await this.db.transaction(async (db) => {
+      await db.robots.deleteInProject(project.id);
+      await db.projects.delete(project.id);
+    });
     this.directory.invalidate();
   }
 

@@ -54,6 +54,7 @@ export const settingSpecs = {
   oidc_groups_claim: { kind: 'string', default: 'groups' },
   oidc_admin_group: { kind: 'string', default: '' },
   oidc_auto_onboard: { kind: 'boolean', default: true },
+  oidc_group_filter: { kind: 'string', default: '' },
   oidc_extra_redirect_parms: { kind: 'string', default: '{}' },
 } as const satisfies Record<string, SettingSpec>;
 

@@ -1,5 +1,5 @@
-import type { Database } from '../db/database.ts';
 import type { NewAuditLogRow } from '../db/audit-logs.ts';
+import type { Database } from '../db/database.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
 
@@ -37,6 +37,7 @@ const maxBatch = 500;
  */
 export class DatabaseAuditLog implements AuditLog {
   private pending: NewAuditLogRow[] = [];
+  private coalesced = new Map<string, { row: NewAuditLogRow; count: number }>();
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
@@ -47,7 +48,15 @@ export class DatabaseAuditLog implements AuditLog {
   ) {}
 
   record(event: AuditEvent): void {
-    this.pending.push({
+    // A client pulling the same thing over and over within one flush window is one entry with
+    // a count, not thousands of rows: the log stays readable and a pull costs a map lookup.
+    const key = `${event.username}\0${event.clientIp}\0${event.resourceType}\0${event.resource}\0${event.operation}\0${event.result}\0${event.detail ?? ''}`;
+    const same = this.coalesced.get(key);
+    if (same) {
+      same.count += 1;
+      return;
+    }
+    const row: NewAuditLogRow = {
       op_time: this.clock.now(),
       username: event.username,
       client_ip: event.clientIp,
@@ -58,7 +67,9 @@ export class DatabaseAuditLog implements AuditLog {
       result: event.result,
       project_id: event.projectId ?? null,
       detail: event.detail?.slice(0, 2048) ?? null,
-    });
+    };
+    this.coalesced.set(key, { row, count: 1 });
+    this.pending.push(row);
     if (this.pending.length >= maxBatch) void this.flush();
     else if (!this.timer) {
       this.timer = setTimeout(() => void this.flush(), flushDelayMs);
@@ -72,7 +83,11 @@ export class DatabaseAuditLog implements AuditLog {
       this.timer = undefined;
     }
     const batch = this.pending;
+    for (const { row, count } of this.coalesced.values()) {
+      if (count > 1) row.detail = JSON.stringify({ count, ...(row.detail ? { detail: row.detail } : {}) });
+    }
     this.pending = [];
+    this.coalesced = new Map();
     this.writing = this.writing.then(async () => {
       try {
         await this.db.auditLogs.append(batch);

@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { ConfigError } from '../config/load.ts';
 import { startBerth } from '../main.ts';
 import { withConfigOptions } from './index.ts';
 import { type ConfigFlags, loadConfigOrExit } from './load.ts';
@@ -13,7 +14,12 @@ export function serveCommand(): Command {
     )
     .action(async (flags: ConfigFlags) => {
       const config = loadConfigOrExit(flags);
-      const berth = await startBerth(config);
+      // Settings that only prove wrong at start (a TLS key that does not match) end it like bad config.
+      const berth = await startBerth(config).catch((error: unknown) => {
+        if (!(error instanceof ConfigError)) throw error;
+        console.error(`berth: ${error.message}`);
+        process.exit(2);
+      });
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -58,6 +58,7 @@ function coerce(raw: string, schema: TSchema): unknown {
     const value = Number(raw);
     return raw.trim() === '' || Number.isNaN(value) ? raw : value;
   }
+  if (schema.type === 'array') return raw.split(',').flatMap((item) => (item.trim() ? [item.trim()] : []));
   if (schema.type === 'boolean') {
     if (/^(true|1|yes|on)$/i.test(raw)) return true;
     if (/^(false|0|no|off)$/i.test(raw)) return false;

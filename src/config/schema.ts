@@ -67,6 +67,22 @@ export const configSchema = Type.Object(
           default: 30,
           description: 'how long a verified password is trusted before it is checked again',
         }),
+        failedLoginsPerMinute: Type.Integer({
+          minimum: 0,
+          default: 20,
+          description:
+            'failed logins per minute one client address may make, after a burst of as many, before it gets 429 (0: unlimited)',
+        }),
+        tokenRatePerMinute: Type.Integer({
+          minimum: 0,
+          default: 600,
+          description: 'token requests per minute one client address may make (0: unlimited)',
+        }),
+        tokenRateBurst: Type.Integer({
+          minimum: 1,
+          default: 120,
+          description: 'token requests one client address may make at once before the rate applies',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),
@@ -150,6 +166,40 @@ export const configSchema = Type.Object(
           minimum: 1,
           default: 120,
           description: 'a connection silent this long (even mid-upload) is closed',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    tls: Type.Object(
+      {
+        certFile: Type.String({
+          default: '',
+          description: 'PEM certificate, then any intermediates; with keyFile, serves HTTPS (HTTP/2 and 1.1)',
+        }),
+        keyFile: Type.String({ default: '', description: 'PEM private key of certFile' }),
+        selfSigned: Type.Boolean({
+          default: false,
+          description:
+            'serve HTTPS with a CA and certificate made under <data>/tls on first start, for trials (not with certFile)',
+        }),
+        hosts: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description:
+            'extra names and addresses for the self-signed certificate, besides localhost, 127.0.0.1, ::1 and the listen host (comma-separated in the environment)',
+        }),
+        hsts: Type.Integer({
+          minimum: 0,
+          default: 31536000,
+          description: 'Strict-Transport-Security max-age in seconds on HTTPS responses; 0 sends none',
+        }),
+        redirectHttpListen: Type.String({
+          pattern: `^$|${listenPattern}`,
+          default: '',
+          description: 'host:port of a plain-HTTP listener that redirects every request to HTTPS (308)',
+        }),
+        minVersion: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
+          default: 'TLSv1.2',
+          description: 'oldest TLS version accepted',
         }),
       },
       { additionalProperties: false, default: {} },

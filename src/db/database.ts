@@ -7,6 +7,7 @@ import { MemberQueries } from './members.ts';
 import { migrationProvider } from './migrations/index.ts';
 import { ProjectQueries } from './projects.ts';
 import { RepositoryQueries } from './repositories.ts';
+import { RobotQueries } from './robots.ts';
 import type { Schema } from './schema.ts';
 import { SettingQueries } from './settings.ts';
 import { SigningKeyQueries } from './signing-keys.ts';
@@ -28,6 +29,7 @@ export interface Database {
   readonly groups: GroupQueries;
   readonly projects: ProjectQueries;
   readonly members: MemberQueries;
+  readonly robots: RobotQueries;
   readonly settings: SettingQueries;
   readonly signingKeys: SigningKeyQueries;
   readonly auditLogs: AuditLogQueries;
@@ -47,6 +49,7 @@ export class KyselyDatabase implements Database {
   readonly groups: GroupQueries;
   readonly projects: ProjectQueries;
   readonly members: MemberQueries;
+  readonly robots: RobotQueries;
   readonly settings: SettingQueries;
   readonly signingKeys: SigningKeyQueries;
   readonly auditLogs: AuditLogQueries;
@@ -61,6 +64,7 @@ export class KyselyDatabase implements Database {
     this.groups = new GroupQueries(kysely);
     this.projects = new ProjectQueries(kysely);
     this.members = new MemberQueries(kysely);
+    this.robots = new RobotQueries(kysely);
     this.settings = new SettingQueries(kysely);
     this.signingKeys = new SigningKeyQueries(kysely);
     this.auditLogs = new AuditLogQueries(kysely);

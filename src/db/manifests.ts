@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { ExpressionBuilder, Kysely, Selectable } from 'kysely';
 import { inBatches } from './batches.ts';
 import { preparedQuery } from './prepared-query.ts';
 import type { ManifestReferenceTable, ManifestTable, Schema } from './schema.ts';
@@ -16,6 +16,40 @@ const manifestColumns = [
   'manifests.annotations',
   'manifests.created_at',
 ] as const;
+
+/** A manifest with its numeric artifact id, as the management API lists it. */
+export type ArtifactRow = ManifestRow & { id: number };
+
+/**
+ * Whether a manifest is an artifact of its own in Harbor's lists: neither an index's child nor a
+ * referrer (an accessory such as a signature) of a manifest the repository holds.
+ */
+export function listedArtifact(eb: ExpressionBuilder<Schema, 'manifests'>) {
+  return eb.and([
+    eb.not(
+      eb.exists(
+        eb
+          .selectFrom('manifest_references as parent')
+          .select('parent.child')
+          .whereRef('parent.repository', '=', 'manifests.repository')
+          .whereRef('parent.child', '=', 'manifests.digest')
+          .where('parent.kind', '=', 'manifest'),
+      ),
+    ),
+    eb.or([
+      eb('manifests.subject', 'is', null),
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('manifests as subject')
+            .select('subject.digest')
+            .whereRef('subject.repository', '=', 'manifests.repository')
+            .whereRef('subject.digest', '=', 'manifests.subject'),
+        ),
+      ),
+    ]),
+  ]);
+}
 
 export class ManifestQueries {
   private readonly selectByDigest;
@@ -108,5 +142,82 @@ export class ManifestQueries {
       .where('digest', '=', digest)
       .executeTakeFirst();
     return result.numDeletedRows > 0n;
+  }
+
+  /**
+   * Every manifest of the repository with its artifact id, oldest first; ids are assigned here
+   * the first time a manifest is seen (a no-op insert after that).
+   */
+  async findArtifacts(repository: string): Promise<ArtifactRow[]> {
+    await this.db
+      .insertInto('artifact_ids')
+      .columns(['repository', 'digest'])
+      .expression(
+        this.db
+          .selectFrom('manifests')
+          .select(['manifests.repository', 'manifests.digest'])
+          .where('manifests.repository', '=', repository)
+          .where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('artifact_ids')
+                  .select('artifact_ids.id')
+                  .whereRef('artifact_ids.repository', '=', 'manifests.repository')
+                  .whereRef('artifact_ids.digest', '=', 'manifests.digest'),
+              ),
+            ),
+          )
+          .orderBy('manifests.created_at'),
+      )
+      .onConflict((conflict) => conflict.columns(['repository', 'digest']).doNothing())
+      .execute();
+    const rows = await this.db
+      .selectFrom('manifests')
+      .innerJoin('artifact_ids', (join) =>
+        join
+          .onRef('artifact_ids.repository', '=', 'manifests.repository')
+          .onRef('artifact_ids.digest', '=', 'manifests.digest'),
+      )
+      .select([...manifestColumns, 'artifact_ids.id'])
+      .where('manifests.repository', '=', repository)
+      .orderBy('artifact_ids.id')
+      .execute();
+    return rows.map((row) => ({ ...row, id: Number(row.id) }));
+  }
+
+  /** The manifests of the repository that some index of it lists. */
+  async findIndexChildren(repository: string): Promise<Set<string>> {
+    const rows = await this.db
+      .selectFrom('manifest_references')
+      .select('child')
+      .distinct()
+      .where('repository', '=', repository)
+      .where('kind', '=', 'manifest')
+      .execute();
+    return new Set(rows.map((row) => row.child));
+  }
+
+  /** The manifests of the repository that the index `digest` lists. */
+  async findChildren(repository: string, digest: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('manifest_references')
+      .select('child')
+      .where('repository', '=', repository)
+      .where('manifest', '=', digest)
+      .where('kind', '=', 'manifest')
+      .execute();
+    return rows.map((row) => row.child);
+  }
+
+  /** The indexes of the repository that list `digest`. */
+  async findParents(repository: string, digest: string): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('manifest_references')
+      .select('manifest')
+      .where('repository', '=', repository)
+      .where('child', '=', digest)
+      .where('kind', '=', 'manifest')
+      .execute();
+    return rows.map((row) => row.manifest);
   }
 }

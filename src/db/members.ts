@@ -3,6 +3,9 @@ import type { ProjectMemberTable, Schema } from './schema.ts';
 
 export type MemberRow = Selectable<ProjectMemberTable>;
 
+/** A membership with the name of its user or group (empty if that entity is gone). */
+export type NamedMemberRow = MemberRow & { entity_name: string };
+
 export class MemberQueries {
   constructor(private readonly db: Kysely<Schema>) {}
 
@@ -36,6 +39,28 @@ export class MemberQueries {
       .where('entity_type', '=', entityType)
       .where('entity_id', '=', entityId)
       .executeTakeFirst();
+  }
+
+  /** A project's members with their user or group names, ordered by type and name. */
+  async findNamed(projectId: number, memberId?: number): Promise<NamedMemberRow[]> {
+    let query = this.db
+      .selectFrom('project_members as pm')
+      .leftJoin('users as u', (join) =>
+        join.onRef('u.id', '=', 'pm.entity_id').on('pm.entity_type', '=', 'u'),
+      )
+      .leftJoin('user_groups as g', (join) =>
+        join.onRef('g.id', '=', 'pm.entity_id').on('pm.entity_type', '=', 'g'),
+      )
+      .selectAll('pm')
+      .select((eb) => eb.fn.coalesce('u.username', 'g.name', eb.val('')).as('entity_name'))
+      .where('pm.project_id', '=', projectId);
+    if (memberId !== undefined) query = query.where('pm.id', '=', memberId);
+    const rows = await query
+      .orderBy('pm.entity_type', 'desc')
+      .orderBy('entity_name')
+      .orderBy('pm.id')
+      .execute();
+    return rows.map((row) => ({ ...row, entity_name: String(row.entity_name ?? '') }));
   }
 
   /** The roles a user holds in a project, directly or through any of `groupIds`. */

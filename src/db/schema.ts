@@ -186,6 +186,28 @@ export interface AuditLogTable {
   detail: string | null;
 }
 
+/** Harbor's repository id and description (see migration 0003-content). */
+export interface RepositoryDetailsTable {
+  id: Generated<number>;
+  name: string;
+  description: string;
+  updated_at: number;
+}
+
+/** Harbor's numeric artifact id of a manifest. */
+export interface ArtifactIdTable {
+  id: Generated<number>;
+  repository: string;
+  digest: string;
+}
+
+/** Harbor's numeric tag id. */
+export interface TagIdTable {
+  id: Generated<number>;
+  repository: string;
+  name: string;
+}
+
 export interface Schema {
   repositories: RepositoryTable;
   blobs: BlobTable;
@@ -205,4 +227,7 @@ export interface Schema {
   configurations: ConfigurationTable;
   signing_keys: SigningKeyTable;
   audit_logs: AuditLogTable;
+  repository_details: RepositoryDetailsTable;
+  artifact_ids: ArtifactIdTable;
+  tag_ids: TagIdTable;
 }

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { type ErrorCode, errorBody, isRegistryError, RegistryError } from '../oci/errors.ts';
+import { closeConnectionAfter } from './close-connection.ts';
 
 /** Errors that mean the client hung up mid-request, judged by where they come from. */
 const hangUpCodes = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE']);
@@ -31,7 +32,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   }
   if (clientWentAway(error)) {
     request.log.info({ reason: (error as Error).message }, 'client closed the connection mid-request');
-    reply.header('connection', 'close');
+    closeConnectionAfter(reply);
     return reply
       .code(400)
       .type('application/json')
@@ -39,7 +40,7 @@ export function handleError(error: unknown, request: FastifyRequest, reply: Fast
   }
   if (storageFullCodes.has((error as NodeJS.ErrnoException).code ?? '')) {
     request.log.error({ err: error }, 'storage is full');
-    reply.header('connection', 'close');
+    closeConnectionAfter(reply);
     return reply
       .code(507)
       .type('application/json')

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Http2Session } from 'node:http2';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -8,12 +9,14 @@ import Fastify, {
 import { anonymous, type Caller } from '../access/caller.ts';
 import type { Logger } from '../lib/logger.ts';
 import { errorBody, RegistryError } from '../oci/errors.ts';
-import { authenticateRequests } from './auth/authenticate.ts';
+import { type AuthenticationServices, authenticateRequests } from './auth/authenticate.ts';
 import { registerTokenRoutes, type TokenRouteServices } from './auth/token-routes.ts';
 import { handleError } from './error-handler.ts';
 import type { HttpMetrics } from './metrics.ts';
+import { loggableUrl } from './oidc/loggable-url.ts';
 import type { RegistryServices } from './registry/context.ts';
 import { dispatchRegistry } from './registry/routes.ts';
+import { modernCiphers } from './tls/tls-settings.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,7 +28,7 @@ declare module 'fastify' {
 
 export interface ServerOptions {
   registry: RegistryServices;
-  auth: TokenRouteServices;
+  auth: TokenRouteServices & AuthenticationServices;
   /** Further route groups (the management API), registered after the registry's. */
   plugins?: ((app: FastifyInstance) => Promise<void>)[];
   log: Logger;
@@ -34,9 +37,54 @@ export interface ServerOptions {
   requestLogging: boolean;
   /** Connections silent this long are closed, so a stalled upload cannot hold its lock for ever. */
   idleTimeoutMs: number;
+  /** Serve HTTPS (HTTP/2, and HTTP/1.1 for clients that do not offer h2) instead of plain HTTP. */
+  tls?: ServerTls;
+}
+
+export interface ServerTls {
+  key: Buffer;
+  cert: Buffer;
+  minVersion: 'TLSv1.2' | 'TLSv1.3';
+  /** Strict-Transport-Security max-age; 0 sends none. */
+  hstsSeconds: number;
+}
+
+/**
+ * Fastify's options for HTTPS with HTTP/2. Typed as a plain object so the app keeps the HTTP/1
+ * types the routes are written against: node's HTTP/2 compatibility API gives them requests
+ * and responses of the same shape.
+ */
+function secureTransport(tls: ServerTls, idleTimeoutMs: number): object {
+  return {
+    http2: true,
+    http2SessionTimeout: idleTimeoutMs,
+    https: {
+      allowHTTP1: true,
+      key: tls.key,
+      cert: tls.cert,
+      minVersion: tls.minVersion,
+      ciphers: modernCiphers,
+      honorCipherOrder: true,
+    },
+  };
 }
 
 const requestIdPattern = /^[A-Za-z0-9._-]{1,128}$/;
+
+/**
+ * HTTP/2 sessions stay open between requests and Node 20's server.close() waits for them, so
+ * on shutdown each is told to finish (GOAWAY): streams under way complete, no new ones start.
+ */
+function closeSessionsOnClose(app: FastifyInstance): void {
+  const sessions = new Set<Http2Session>();
+  app.server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+  app.addHook('preClose', async () => {
+    for (const session of sessions) session.close();
+  });
+}
 
 /** Builds the HTTP server: transport only; every decision is made by the services it is given. */
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
@@ -48,6 +96,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     connectionTimeout: options.idleTimeoutMs,
     routerOptions: { maxParamLength: 2048 },
     requestIdHeader: false,
+    ...(options.tls ? secureTransport(options.tls, options.idleTimeoutMs) : {}),
     // Requests the router cannot even parse (bad percent-encoding) get the registry's error shape too.
     frameworkErrors: (error, _request, reply) => {
       const status = error.statusCode ?? 400;
@@ -67,9 +116,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   app.decorateRequest('routeName', '');
   app.decorateRequest('caller', null as never);
+  if (options.tls) closeSessionsOnClose(app);
+  const hsts = options.tls?.hstsSeconds ? `max-age=${options.tls.hstsSeconds}` : undefined;
   app.addHook('onRequest', async (request, reply) => {
     request.caller = anonymous;
     reply.header('x-request-id', request.id);
+    if (hsts) reply.header('strict-transport-security', hsts);
   });
   app.addHook('onRequest', authenticateRequests(options.auth));
   app.addHook('onResponse', async (request, reply) => {
@@ -80,7 +132,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       request.log.info(
         {
           method: request.method,
-          url: request.url,
+          url: loggableUrl(request.url),
           route,
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime * 10) / 10,

@@ -8,6 +8,11 @@ export class LruCache<K, V> {
     private readonly weigh: (value: V) => number,
   ) {}
 
+  /** Whether `key` is held; does not count as a use. */
+  has(key: K): boolean {
+    return this.entries.has(key);
+  }
+
   get(key: K): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;

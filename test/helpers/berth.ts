@@ -1,10 +1,11 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/load.ts';
 import type { BerthConfig } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { type Berth, type StartOverrides, startBerth } from '../../src/main.ts';
+import { forgetOrigin, testTlsProtocol, trustOrigin } from './tls.ts';
 
 /** The administrator every test instance starts with. */
 export const testAdmin = { username: 'admin', password: 'Berth-Test-Admin-1' } as const;
@@ -12,14 +13,22 @@ export const testAdmin = { username: 'admin', password: 'Berth-Test-Admin-1' } a
 export interface TestBerth extends Berth {
   dataDir: string;
   config: BerthConfig;
+  /** The CA that signed the server's certificate, when it serves HTTPS with a self-signed one. */
+  caFile?: string;
   /** Stops the server and deletes its data. */
   destroy(): Promise<void>;
 }
 
-/** A real Berth on 127.0.0.1 and a random port, with its own temp data directory. */
+/**
+ * A real Berth on 127.0.0.1 and a random port, with its own temp data directory. With
+ * `TEST_TLS=h2` (or `http1.1`) it serves HTTPS with a self-signed CA that `send()` trusts.
+ */
 export async function startTestBerth(
   overrides: Record<string, unknown> = {},
-  parts: StartOverrides = {},
+  parts: StartOverrides & {
+    /** Collects every log line (JSON, level debug) for assertions about what is logged. */
+    logLines?: string[];
+  } = {},
 ): Promise<TestBerth> {
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-test-'));
   const config = loadConfig({
@@ -30,19 +39,26 @@ export async function startTestBerth(
       'log.level': 'silent',
       adminPassword: testAdmin.password,
       'registry.autoCreateProjects': true,
+      ...(testTlsProtocol() && !('tls.certFile' in overrides) ? { 'tls.selfSigned': true } : {}),
       ...overrides,
     },
   });
   const berth = await startBerth(
     config,
-    createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent'),
+    parts.logLines
+      ? createLogger('debug', { write: (line: string) => void parts.logLines!.push(line) })
+      : createLogger(process.env.TEST_LOG === '1' ? 'debug' : 'silent'),
     parts,
   );
+  const caFile = config.tls.selfSigned ? join(dataDir, 'tls', 'ca.crt') : undefined;
+  if (caFile) trustOrigin(berth.url, await readFile(caFile), testTlsProtocol() ?? 'h2');
   return {
     ...berth,
     dataDir,
     config,
+    caFile,
     async destroy() {
+      forgetOrigin(berth.url);
       await berth.close();
       await rm(dataDir, { recursive: true, force: true });
     },

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Agent, request as httpRequest } from 'node:http';
+import { isTrustedOrigin, type RawResponse, sendSecure } from './tls.ts';
 
 export interface TestResponse {
   status: number;
@@ -26,31 +27,18 @@ export function send(
   options: RequestOptions = {},
 ): Promise<TestResponse> {
   const url = new URL(path, base);
+  // HTTPS test instances (see ./tls.ts) are reached over HTTP/2 or HTTP/1.1 with their CA.
+  if (isTrustedOrigin(url)) return sendSecure(url, { method, ...options }).then(testResponse);
   return new Promise((resolve, reject) => {
     const req = httpRequest(url, { method, headers: options.headers, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('error', reject);
-      res.on('end', () => {
-        const body = Buffer.concat(chunks);
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body,
-          header: (name) => {
-            const value = res.headers[name.toLowerCase()];
-            return Array.isArray(value) ? value.join(', ') : value;
-          },
-          json: <T>() => JSON.parse(body.toString('utf8')) as T,
-          errorCode: () => {
-            try {
-              return (JSON.parse(body.toString('utf8')) as { errors?: { code: string }[] }).errors?.[0]?.code;
-            } catch {
-              return undefined;
-            }
-          },
-        });
-      });
+      res.on('end', () =>
+        resolve(
+          testResponse({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        ),
+      );
     });
     req.on('error', reject);
     const body = options.body;
@@ -67,6 +55,26 @@ export function send(
       })().catch((error: unknown) => req.destroy(error as Error));
     }
   });
+}
+
+function testResponse({ status, headers, body }: RawResponse): TestResponse {
+  return {
+    status,
+    headers,
+    body,
+    header: (name) => {
+      const value = headers[name.toLowerCase()];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+    json: <T>() => JSON.parse(body.toString('utf8')) as T,
+    errorCode: () => {
+      try {
+        return (JSON.parse(body.toString('utf8')) as { errors?: { code: string }[] }).errors?.[0]?.code;
+      } catch {
+        return undefined;
+      }
+    },
+  };
 }
 
 export function sha256(bytes: Buffer | string): string {

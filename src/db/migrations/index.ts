@@ -1,11 +1,13 @@
 import type { Migration, MigrationProvider } from 'kysely';
 import { registryTables } from './0001-registry.ts';
 import { accessTables } from './0002-access.ts';
+import { contentTables } from './0003-content.ts';
 
 /** Every migration, in order. Names sort lexically; never rename or edit one that has shipped. */
 const migrations: Record<string, Migration> = {
   '0001-registry': registryTables,
   '0002-access': accessTables,
+  '0003-content': contentTables,
 };
 
 export const migrationProvider: MigrationProvider = {

@@ -32,7 +32,8 @@ export function requireSystem(
 /**
  * The project a path names (by id, or by name; `X-Is-Resource-Name: true` forces a name) if the
  * caller may do `action` on `resource` in it. A missing project is refused like a forbidden
- * one, so the answer never tells whether a private project exists (as Harbor does).
+ * one, so the answer never tells whether a private project exists; system administrators,
+ * who see every project, get a 404.
  */
 export async function requireProject(
   services: ApiServices,
@@ -51,7 +52,7 @@ export async function requireProject(
     project = row ? await services.directory.byName(row.name) : undefined;
   }
   if (!project || !(await services.evaluator.canInProject(request.caller, project, resource, action))) {
-    if (!project && !byName && request.caller.kind === 'user' && request.caller.sysadmin) {
+    if (!project && request.caller.kind === 'user' && request.caller.sysadmin) {
       throw new RegistryError('NOT_FOUND', `project ${nameOrId} not found`);
     }
     throw refused(request);

@@ -1,12 +1,21 @@
-import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Authenticator } from '../../access/authenticator.ts';
+import type { ConfigurationService } from '../../access/configuration-service.ts';
 import type { PermissionEvaluator } from '../../access/evaluator.ts';
+import type { GroupService } from '../../access/group-service.ts';
+import type { LdapDirectory } from '../../access/ldap-directory.ts';
+import type { MemberService } from '../../access/member-service.ts';
+import type { CliSecrets } from '../../access/oidc-cli-secret.ts';
+import type { PermissionListing } from '../../access/permission-listing.ts';
 import type { ProjectDirectory } from '../../access/project-directory.ts';
 import type { ProjectService } from '../../access/project-service.ts';
+import type { RobotService } from '../../access/robot-service.ts';
 import type { SettingsService } from '../../access/settings-service.ts';
 import type { TokenService } from '../../access/token-service.ts';
+import type { UserService } from '../../access/user-service.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Database } from '../../db/database.ts';
 import type { Clock } from '../../lib/clock.ts';
+import type { ArtifactService } from '../../registry/artifact-service.ts';
 import type { ManifestService } from '../../registry/manifest-service.ts';
 
 /** What the management API's routes may call: services, never storage directly. */
@@ -20,6 +29,16 @@ export interface ApiServices {
   authenticator: Authenticator;
   tokens: TokenService;
   manifests: ManifestService;
+  artifacts: ArtifactService;
   audit: AuditLog;
+  users: UserService;
+  groups: GroupService;
+  members: MemberService;
+  configurations: ConfigurationService;
+  permissions: PermissionListing;
+  robots: RobotService;
+  ldap: LdapDirectory;
+  /** OIDC users' CLI secrets; `metaFor` gives GET /users/current its `oidc_user_meta`. */
+  cliSecrets: CliSecrets;
   version: string;
 }

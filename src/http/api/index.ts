@@ -1,14 +1,34 @@
 import swagger from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { RegistryError } from '../../oci/errors.ts';
+import { artifactRoutes } from './artifacts.ts';
+import { auditLogRoutes } from './audit-logs.ts';
+import { cliSecretRoutes } from './cli-secret.ts';
+import { configurationRoutes } from './configurations.ts';
 import type { ApiServices } from './context.ts';
+import { ldapRoutes } from './ldap.ts';
+import { memberRoutes } from './members.ts';
 import { projectRoutes } from './projects.ts';
+import { repositoryRoutes } from './repositories.ts';
+import { robotRoutes } from './robots.ts';
 import { systemRoutes } from './system.ts';
+import { userGroupRoutes } from './usergroups.ts';
+import { userRoutes } from './users.ts';
 
 /** Every resource of the management API, each in a file of its own. */
 const resources: ((api: FastifyInstance, services: ApiServices) => Promise<void>)[] = [
   systemRoutes,
   projectRoutes,
+  robotRoutes,
+  ldapRoutes,
+  cliSecretRoutes,
+  userRoutes,
+  userGroupRoutes,
+  memberRoutes,
+  configurationRoutes,
+  repositoryRoutes,
+  artifactRoutes,
+  auditLogRoutes,
 ];
 
 /**

@@ -1,9 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isSysadmin } from '../../access/caller.ts';
+import { roles } from '../../access/permissions.ts';
 import type { ProjectRef } from '../../access/project-directory.ts';
 import type { ProjectSummary } from '../../access/project-service.ts';
 import { RegistryError } from '../../oci/errors.ts';
+import { auditOrigin } from '../audit-origin.ts';
 import { requireAuthenticated, requireProject } from './authz.ts';
 import type { ApiServices } from './context.ts';
 import { pageOf, pageParams, setPageHeaders } from './pagination.ts';
@@ -48,8 +50,9 @@ async function projectJson(services: ApiServices, request: FastifyRequest, summa
   const id = Number(summary.row.id);
   const owner = await services.db.users.findById(Number(summary.row.owner_id));
   const caller = request.caller;
-  const roleIds =
-    caller.kind === 'user' ? await services.directory.rolesOf(id, caller.id, caller.groupIds) : [];
+  const roleIds = byPrivilege(
+    caller.kind === 'user' ? await services.directory.rolesOf(id, caller.id, caller.groupIds) : [],
+  );
   return {
     project_id: id,
     owner_id: Number(summary.row.owner_id),
@@ -65,6 +68,38 @@ async function projectJson(services: ApiServices, request: FastifyRequest, summa
     repo_count: (await services.db.repositories.findInProject(summary.row.name)).length,
     metadata: { public: 'false', ...summary.metadata },
   };
+}
+
+/** Harbor shows the most privileged of a caller's roles (direct or through groups) first. */
+const rolePrivilege: number[] = [
+  roles.projectAdmin,
+  roles.maintainer,
+  roles.developer,
+  roles.guest,
+  roles.limitedGuest,
+];
+
+function byPrivilege(roleIds: readonly number[]): number[] {
+  return [...roleIds].sort((a, b) => rolePrivilege.indexOf(a) - rolePrivilege.indexOf(b));
+}
+
+/** Audits a change to a project (its creation, metadata, deletion). */
+function recordChange(
+  services: ApiServices,
+  request: FastifyRequest,
+  project: ProjectRef,
+  operation: 'create' | 'update' | 'delete',
+  detail?: string,
+): void {
+  services.audit.record({
+    ...auditOrigin(request),
+    resourceType: 'project',
+    resource: project.name,
+    operation,
+    result: 'success',
+    projectId: project.id,
+    detail,
+  });
 }
 
 async function summaryOf(services: ApiServices, project: ProjectRef): Promise<ProjectSummary> {
@@ -175,6 +210,7 @@ export async function projectRoutes(api: FastifyInstance, services: ApiServices)
         public: isPublic,
         metadata,
       });
+      recordChange(services, request, created, 'create');
       const location = request.headers['x-resource-name-in-location'] === 'true' ? created.name : created.id;
       return reply.code(201).header('location', `/api/v2.0/projects/${location}`).send();
     },
@@ -207,6 +243,7 @@ export async function projectRoutes(api: FastifyInstance, services: ApiServices)
       const metadata = { ...body.metadata };
       if (body.public !== undefined && metadata.public === undefined) metadata.public = String(body.public);
       await services.projects.setMetadata(project, metadata);
+      recordChange(services, request, project, 'update', `metadata: ${Object.keys(metadata).join(', ')}`);
       return reply.code(200).send();
     },
   );
@@ -218,6 +255,7 @@ export async function projectRoutes(api: FastifyInstance, services: ApiServices)
       const { project_name_or_id } = request.params as Static<typeof NameOrId>;
       const project = await requireProject(services, request, project_name_or_id, 'project', 'delete');
       await services.projects.delete(project);
+      recordChange(services, request, project, 'delete');
       return reply.code(200).send();
     },
   );
@@ -278,7 +316,9 @@ function registerMetadataRoutes(api: FastifyInstance, services: ApiServices): vo
   };
   const setEntries = async (request: FastifyRequest, reply: FastifyReply, action: 'create' | 'update') => {
     const project = await metadataOf(request, action);
-    await services.projects.setMetadata(project, request.body as Record<string, string>);
+    const entries = request.body as Record<string, string>;
+    await services.projects.setMetadata(project, entries);
+    recordChange(services, request, project, 'update', `metadata: ${Object.keys(entries).join(', ')}`);
     return reply.code(200).send();
   };
 
@@ -331,6 +371,7 @@ function registerMetadataRoutes(api: FastifyInstance, services: ApiServices): vo
       if (!(await services.projects.deleteMetadata(project, meta_name))) {
         throw new RegistryError('NOT_FOUND', `metadata ${meta_name} not found`);
       }
+      recordChange(services, request, project, 'update', `metadata deleted: ${meta_name}`);
       return reply.code(200).send();
     },
   );

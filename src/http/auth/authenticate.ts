@@ -2,12 +2,21 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../access/authenticator.ts';
 import { anonymous } from '../../access/caller.ts';
 import type { TokenService } from '../../access/token-service.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
+import type { RateLimiter } from '../../lib/rate-limiter.ts';
 import { RegistryError } from '../../oci/errors.ts';
+import { auditOrigin } from '../audit-origin.ts';
+import { type SessionAuthServices, sessionCaller } from '../oidc/session-auth.ts';
 import { bearerChallenge } from './challenge.ts';
 
 export interface AuthenticationServices {
   authenticator: Authenticator;
   tokens: TokenService;
+  audit?: AuditLog;
+  /** Counts failed logins per client address; an address over the limit gets 429. */
+  failedLogins?: RateLimiter;
+  /** Browser sessions (`sid` cookie, after an OIDC login) for the API; unsafe methods need the CSRF header. */
+  browserSessions?: SessionAuthServices;
 }
 
 function refuse(
@@ -25,13 +34,33 @@ function refuse(
 /**
  * Establishes `request.caller` from the Authorization header: none is anonymous, Basic is a
  * user or robot login, Bearer a registry token. Credentials that do not check out end the
- * request with 401 (never a silent downgrade to anonymous).
+ * request with 401 (never a silent downgrade to anonymous). Without the header, a browser
+ * session cookie may name a user for the API.
  */
-export function authenticateRequests({ authenticator, tokens }: AuthenticationServices) {
-  return async (request: FastifyRequest, _reply: FastifyReply) => {
+export function authenticateRequests({
+  authenticator,
+  tokens,
+  audit,
+  failedLogins,
+  browserSessions,
+}: AuthenticationServices) {
+  function tooManyFailures(request: FastifyRequest): void {
+    const wait = failedLogins?.waiting(request.ip) ?? 0;
+    if (wait > 0) {
+      throw new RegistryError('TOOMANYREQUESTS', 'too many failed logins from this address; try later', {
+        headers: { 'Retry-After': String(wait) },
+      });
+    }
+  }
+
+  return async (request: FastifyRequest, reply: FastifyReply) => {
     request.caller = anonymous;
     const header = request.headers.authorization;
-    if (!header) return;
+    if (!header) {
+      if (browserSessions)
+        request.caller = (await sessionCaller(request, reply, browserSessions)) ?? anonymous;
+      return;
+    }
     const space = header.indexOf(' ');
     const scheme = header.slice(0, space).toLowerCase();
     const value = header.slice(space + 1).trim();
@@ -39,14 +68,30 @@ export function authenticateRequests({ authenticator, tokens }: AuthenticationSe
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
       if (colon <= 0) throw refuse(request, tokens, 'malformed Basic credentials');
-      const result = await authenticator.login(decoded.slice(0, colon), decoded.slice(colon + 1));
-      if (!result.ok) throw refuse(request, tokens, 'invalid username or password');
+      const username = decoded.slice(0, colon);
+      tooManyFailures(request);
+      const result = await authenticator.login(username, decoded.slice(colon + 1));
+      if (!result.ok || !result.cached) {
+        audit?.record({
+          ...auditOrigin(request, username.slice(0, 255)),
+          resourceType: 'login',
+          resource: username.slice(0, 255),
+          operation: 'login',
+          result: result.ok ? 'success' : 'failure',
+          detail: result.ok ? undefined : result.reason,
+        });
+      }
+      if (!result.ok) {
+        failedLogins?.take(request.ip);
+        throw refuse(request, tokens, 'invalid username or password');
+      }
       request.caller = result.caller;
       return;
     }
     if (scheme === 'bearer') {
       const verified = await tokens.verify(value);
-      if (!verified) throw refuse(request, tokens, 'invalid or expired token', 'invalid_token');
+      if (!verified || !(await authenticator.tokenSubjectActive(verified.subject)))
+        throw refuse(request, tokens, 'invalid or expired token', 'invalid_token');
       request.caller = { kind: 'token', name: verified.subject, access: verified.access };
       return;
     }

@@ -3,15 +3,21 @@ import type { Authenticator } from '../../access/authenticator.ts';
 import type { Caller } from '../../access/caller.ts';
 import type { RegistryAccess } from '../../access/registry-access.ts';
 import type { TokenService } from '../../access/token-service.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Database } from '../../db/database.ts';
+import type { RateLimiter } from '../../lib/rate-limiter.ts';
 import { readAll } from '../../lib/streams.ts';
 import { RegistryError } from '../../oci/errors.ts';
+import { auditOrigin } from '../audit-origin.ts';
 
 export interface TokenRouteServices {
   authenticator: Authenticator;
   tokens: TokenService;
   access: RegistryAccess;
   db: Database;
+  audit?: AuditLog;
+  /** Per client address; refused requests get 429 with Retry-After. */
+  tokenLimiter?: RateLimiter;
 }
 
 function invalid(message: string): RegistryError {
@@ -34,8 +40,46 @@ function scopesOf(values: string | string[] | null | undefined): string[] {
 export function registerTokenRoutes(app: FastifyInstance, services: TokenRouteServices): void {
   const { tokens } = services;
 
-  async function respond(reply: FastifyReply, caller: Caller, scopes: string[], refresh: boolean) {
+  function limit(request: FastifyRequest): void {
+    const wait = services.tokenLimiter?.take(request.ip) ?? 0;
+    if (wait > 0) {
+      throw new RegistryError('TOOMANYREQUESTS', 'too many token requests; slow down', {
+        headers: { 'Retry-After': String(wait) },
+      });
+    }
+  }
+
+  function refuseLogin(request: FastifyRequest, username: string, reason: string): RegistryError {
+    services.audit?.record({
+      ...auditOrigin(request, username.slice(0, 255)),
+      resourceType: 'token',
+      resource: tokens.service,
+      operation: 'grant',
+      result: 'failure',
+      detail: reason,
+    });
+    return invalid(reason === 'invalid' ? 'invalid username or password' : `login refused: ${reason}`);
+  }
+
+  async function respond(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    caller: Caller,
+    scopes: string[],
+    refresh: boolean,
+  ) {
     const access = await services.access.grant(caller, scopes);
+    services.audit?.record({
+      ...auditOrigin(request, caller.name),
+      resourceType: 'token',
+      resource: tokens.service,
+      operation: 'grant',
+      result: 'success',
+      detail: JSON.stringify({
+        requested: scopes.slice(0, 20),
+        granted: access.map((a) => `${a.type}:${a.name}:${a.actions.join(',')}`).slice(0, 20),
+      }),
+    });
     const issued = await tokens.issue(caller.name ?? '', access);
     const body: Record<string, unknown> = {
       token: issued.token,
@@ -59,6 +103,7 @@ export function registerTokenRoutes(app: FastifyInstance, services: TokenRouteSe
 
   app.get('/service/token', async (request: FastifyRequest, reply) => {
     request.routeName = 'token';
+    limit(request);
     const query = request.query as Record<string, string | string[] | undefined>;
     checkService(typeof query.service === 'string' ? query.service : undefined);
     const caller = request.caller;
@@ -66,28 +111,33 @@ export function registerTokenRoutes(app: FastifyInstance, services: TokenRouteSe
     const scopes = scopesOf(query.scope);
     // `docker login` asks with credentials and no scope: anonymous callers have nothing to log in to.
     if (caller.kind === 'anonymous' && scopes.length === 0) throw invalid('authentication required');
-    return respond(reply, caller, scopes, query.offline_token === 'true' || query.offline_token === '1');
+    return respond(
+      request,
+      reply,
+      caller,
+      scopes,
+      query.offline_token === 'true' || query.offline_token === '1',
+    );
   });
 
   app.post('/service/token', async (request: FastifyRequest, reply) => {
     request.routeName = 'token';
+    limit(request);
     const form = new URLSearchParams((await readAll(request.raw, 64 * 1024)).toString('utf8'));
     checkService(form.get('service') ?? undefined);
     const scopes = scopesOf(form.getAll('scope'));
     const grant = form.get('grant_type');
     if (grant === 'password') {
-      const result = await services.authenticator.login(
-        form.get('username') ?? '',
-        form.get('password') ?? '',
-      );
-      if (!result.ok) throw invalid('invalid username or password');
-      return respond(reply, result.caller, scopes, form.get('access_type') === 'offline');
+      const username = form.get('username') ?? '';
+      const result = await services.authenticator.login(username, form.get('password') ?? '');
+      if (!result.ok) throw refuseLogin(request, username, result.reason);
+      return respond(request, reply, result.caller, scopes, form.get('access_type') === 'offline');
     }
     if (grant === 'refresh_token') {
       const subject = await tokens.verifyRefresh(form.get('refresh_token') ?? '');
       const user = subject === undefined ? undefined : await services.db.users.findByUsername(subject);
-      if (!user || user.disabled === 1) throw invalid('invalid or expired refresh token');
-      return respond(reply, await services.authenticator.callerFor(user), scopes, false);
+      if (!user || user.disabled === 1) throw refuseLogin(request, subject ?? '', 'invalid refresh token');
+      return respond(request, reply, await services.authenticator.callerFor(user), scopes, false);
     }
     throw new RegistryError('BAD_REQUEST', 'grant_type must be password or refresh_token');
   });

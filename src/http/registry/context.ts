@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessPolicy, RegistryAction } from '../../access/registry-access.ts';
+import type { AuditLog } from '../../audit/audit-log.ts';
 import type { BlobService } from '../../registry/blob-service.ts';
 import type { ListingService } from '../../registry/listing-service.ts';
 import type { ManifestService } from '../../registry/manifest-service.ts';
@@ -14,6 +15,8 @@ export interface RegistryServices {
   /** The `service` named in token challenges. */
   tokenService: string;
   manifestMaxBytes: number;
+  /** Records pulls, pushes, deletes and refusals of logged-in callers. */
+  audit?: AuditLog;
 }
 
 /** Path parameters a registry route captured, percent-decoded. */
@@ -44,10 +47,15 @@ export interface RegistryRoute {
   methods: Partial<Record<string, MethodBinding>>;
 }
 
-/** True when the request carries a body (a chunk), by Content-Length or chunked encoding. */
+/**
+ * True when the request carries a body (a chunk), by Content-Length, else by chunked encoding
+ * (HTTP/1.1) or a HEADERS frame that did not end the stream (HTTP/2, which has no chunking).
+ */
 export function hasBody(request: FastifyRequest): boolean {
   const length = request.headers['content-length'];
   if (length !== undefined) return length !== '0';
+  const stream = (request.raw as { stream?: { endAfterHeaders: boolean } }).stream;
+  if (request.raw.httpVersionMajor === 2 && stream) return !stream.endAfterHeaders;
   return request.headers['transfer-encoding'] !== undefined;
 }
 

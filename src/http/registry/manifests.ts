@@ -4,6 +4,7 @@ import { AcceptList } from '../../oci/content-negotiation.ts';
 import { RegistryError } from '../../oci/errors.ts';
 import { parseReference, type Reference } from '../../oci/reference.ts';
 import type { StoredManifest } from '../../registry/manifest-service.ts';
+import { closeConnectionAfter } from '../close-connection.ts';
 import type { RegistryHandler } from './context.ts';
 import { matchesEtag } from './etag.ts';
 
@@ -68,7 +69,7 @@ export const putManifest: RegistryHandler = async (
       detail: { limit: manifestMaxBytes },
     });
   if (Number(request.headers['content-length'] ?? 0) > manifestMaxBytes) {
-    reply.header('connection', 'close');
+    closeConnectionAfter(reply);
     throw tooLarge();
   }
   let bytes: Buffer;
@@ -76,7 +77,7 @@ export const putManifest: RegistryHandler = async (
     bytes = await readAll(request.raw, manifestMaxBytes);
   } catch (error) {
     if (error instanceof BodyTooLargeError) {
-      reply.header('connection', 'close');
+      closeConnectionAfter(reply);
       throw tooLarge();
     }
     throw error;

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { RegistryAction } from '../../access/registry-access.ts';
 import { RegistryError } from '../../oci/errors.ts';
 import { assertRepositoryName } from '../../oci/reference.ts';
+import { auditOrigin } from '../audit-origin.ts';
 import { bearerChallenge } from '../auth/challenge.ts';
 import { deleteBlob, getBlob, headBlob } from './blobs.ts';
 import type { RegistryRoute, RegistryServices } from './context.ts';
@@ -99,10 +100,24 @@ async function authorize(
       ],
     });
   }
+  services.audit?.record({
+    ...auditOrigin(request),
+    resourceType: scope.split(':')[0] === 'registry' ? 'catalog' : 'repository',
+    resource: scope.split(':').slice(1, -1).join(':'),
+    operation: scope.split(':').at(-1) ?? '',
+    result: 'denied',
+  });
   throw new RegistryError(
     'DENIED',
     `${caller.name} may not ${scope.split(':').at(-1)} ${scope.split(':').slice(1, -1).join(':')}`,
   );
+}
+
+/** Harbor audits what happens to artifacts: manifest pulls, pushes and deletes, and blob deletes. */
+const auditedOperation: Record<string, string> = { GET: 'pull', PUT: 'create', DELETE: 'delete' };
+
+function audited(route: string, method: string): boolean {
+  return (route === 'manifest' && method !== 'HEAD') || (route === 'blob' && method === 'DELETE');
 }
 
 const scopeActions: Record<RegistryAction, string> = { pull: 'pull', push: 'pull,push', delete: 'delete' };
@@ -146,7 +161,17 @@ export async function dispatchRegistry(
     const target = decode(match[2] ?? '');
     const scope = `repository:${name}:${scopeActions[binding.action]}`;
     await authorize(services, request, services.access.allows(request.caller, name, binding.action), scope);
-    return binding.handle(services, request, reply, { name, target });
+    const result = await binding.handle(services, request, reply, { name, target });
+    if (services.audit && audited(route.name, method) && reply.statusCode < 400) {
+      services.audit.record({
+        ...auditOrigin(request),
+        resourceType: 'artifact',
+        resource: `${name}${target.includes(':') ? '@' : ':'}${target}`,
+        operation: auditedOperation[method] ?? method.toLowerCase(),
+        result: 'success',
+      });
+    }
+    return result;
   }
   request.routeName = 'unknown';
   throw new RegistryError('NAME_UNKNOWN', `no registry endpoint at /v2/${path.slice(0, 200)}`, {
