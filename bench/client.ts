@@ -47,12 +47,17 @@ export class RegistryClient {
   readonly agent = new Agent({ keepAlive: true, maxSockets: 64, maxFreeSockets: 64 });
   private readonly readBuffer = Buffer.allocUnsafe(1024 * 1024);
 
-  constructor(readonly base: string) {}
+  /** `authorization`: sent with every request that does not set its own. */
+  constructor(
+    readonly base: string,
+    readonly authorization?: string,
+  ) {}
 
   request(method: string, path: string, options: RequestOptions = {}): Promise<Reply> {
     const url = new URL(path, this.base);
     const body = options.body;
     const headers = { ...options.headers };
+    if (this.authorization && headers.authorization === undefined) headers.authorization = this.authorization;
     if (body !== undefined) headers['content-length'] = body.length;
     return new Promise<Reply>((resolve, reject) => {
       const request = httpRequest(url, { method, headers, agent: this.agent }, (response) => {
@@ -160,7 +165,11 @@ export class RegistryClient {
         },
       });
       socket.once('connect', () =>
-        socket.write(`GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: close\r\n\r\n`),
+        socket.write(
+          `GET ${url.pathname} HTTP/1.1\r\nHost: ${url.host}\r\n${
+            this.authorization ? `Authorization: ${this.authorization}\r\n` : ''
+          }Connection: close\r\n\r\n`,
+        ),
       );
       socket.once('error', (error) => done || finish(error));
       socket.once(

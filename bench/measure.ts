@@ -110,13 +110,46 @@ export async function load(
   progress(`  berth ${rpsRow.berth?.toFixed(0)}, distribution ${rpsRow.distribution?.toFixed(0)} req/s`);
 }
 
+/** One way of calling the same endpoint of Berth (anonymous, Basic, Bearer). */
+export interface LoadVariant {
+  label: string;
+  rpsRow: Row;
+  /** The request to load with; asked afresh before every run (tokens expire). */
+  spec: () => Promise<Omit<LoadSpec, 'connections' | 'seconds'>>;
+}
+
+/**
+ * The same endpoint of Berth loaded several ways, interleaved run by run so that drift on a
+ * noisy machine hits every variant alike; each row gets the median req/s of its variant.
+ */
+export async function loadVariants(tool: LoadTool, variants: readonly LoadVariant[]): Promise<void> {
+  const { connections, warmupSeconds, runSeconds } = settings.load;
+  const runs = new Map<string, LoadResult[]>(variants.map((variant) => [variant.label, []]));
+  for (const variant of variants)
+    await tool({ ...(await variant.spec()), connections, seconds: warmupSeconds });
+  for (let repetition = 0; repetition < settings.repetitions; repetition++) {
+    const order = repetition % 2 === 0 ? variants : [...variants].reverse();
+    for (const variant of order) {
+      const result = await tool({ ...(await variant.spec()), connections, seconds: runSeconds });
+      if (result.errors > 0) throw new Error(`${variant.label}: ${result.errors} failed requests`);
+      runs.get(variant.label)!.push(result);
+    }
+  }
+  for (const variant of variants) {
+    const results = runs.get(variant.label)!;
+    variant.rpsRow.berth = median(results.map((run) => run.rps));
+    variant.rpsRow.samples = { tool: results[0]?.tool, runs: results };
+  }
+  progress(`  ${variants.map((v) => `${v.label} ${v.rpsRow.berth?.toFixed(0)}`).join(', ')} req/s`);
+}
+
 /** A fresh registry process pushed one streamed 1 GiB blob; its VmHWM afterwards. */
 export async function pushHuge(
   resources: Resources,
   start: (resources: Resources, dir: string) => Promise<RegistryProcess>,
 ) {
   const server = await start(resources, await resources.tempDir('berth-bench-huge-'));
-  const client = new RegistryClient(server.url);
+  const client = new RegistryClient(server.url, server.authorization);
   try {
     const blob = generatedBlob(settings.hugeBlobBytes);
     const before = memoryOf(server.pid);

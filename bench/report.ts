@@ -5,7 +5,12 @@ import { dirname } from 'node:path';
  * What a row is judged by: a minimum ratio (Berth against distribution, oriented so that higher
  * is better for Berth), a ceiling on Berth's own value, or nothing (reported for information).
  */
-export type Target = { kind: 'ratio'; min: number } | { kind: 'max'; value: number } | { kind: 'info' };
+export type Target =
+  | { kind: 'ratio'; min: number }
+  | { kind: 'max'; value: number }
+  | { kind: 'info' }
+  /** Berth against Berth: this row's value over `baseline` (another way of doing the same). */
+  | { kind: 'fraction'; of: string; min: number };
 
 export interface Row {
   id: string;
@@ -19,12 +24,18 @@ export interface Row {
   /** The individual measurements behind each value, or any detail worth keeping. */
   samples?: Record<string, unknown>;
   error?: string;
+  /** For `fraction` targets: the value this row is compared with. */
+  baseline?: number;
 }
 
 export type Verdict = 'PASS' | 'FAIL' | 'ERROR' | '-';
 
 /** Berth against distribution, > 1 when Berth is better: b/d for throughput, d/b for latency. */
 export function ratioOf(row: Row): number | undefined {
+  if (row.target.kind === 'fraction') {
+    if (row.berth === undefined || row.baseline === undefined) return undefined;
+    return row.better === 'higher' ? row.berth / row.baseline : row.baseline / row.berth;
+  }
   if (row.berth === undefined || row.distribution === undefined) return undefined;
   return row.better === 'higher' ? row.berth / row.distribution : row.distribution / row.berth;
 }
@@ -52,6 +63,7 @@ function formatTarget(row: Row): string {
   const target = row.target;
   if (target.kind === 'info') return '(info)';
   if (target.kind === 'max') return `Berth <= ${formatValue(target.value, row.unit)}`;
+  if (target.kind === 'fraction') return `>= ${target.min.toFixed(1)} of ${target.of}`;
   return `ratio >= ${target.min.toFixed(1)}`;
 }
 
@@ -63,7 +75,7 @@ export function formatTable(rows: readonly Row[]): string {
     return [
       row.metric,
       formatValue(row.berth, row.unit),
-      row.target.kind === 'max' && row.distribution === undefined
+      (row.target.kind === 'max' || row.target.kind === 'fraction') && row.distribution === undefined
         ? '-'
         : formatValue(row.distribution, row.unit),
       ratio === undefined ? '-' : `${ratio.toFixed(2)}x`,

@@ -6,6 +6,7 @@ import { cpuSnapshot, describeMachine, otherLoad } from './machine.ts';
 import {
   elapsedSeconds,
   load,
+  loadVariants,
   measure,
   type PerSubject,
   progress,
@@ -42,7 +43,7 @@ async function main(): Promise<void> {
     startDistribution(resources, await resources.tempDir('berth-bench-distribution-')),
   ]);
   const subjects: Subject[] = [
-    { name: 'berth', server: berth, client: new RegistryClient(berth.url) },
+    { name: 'berth', server: berth, client: new RegistryClient(berth.url, berth.authorization) },
     { name: 'distribution', server: distribution, client: new RegistryClient(distribution.url) },
   ];
 
@@ -57,6 +58,9 @@ async function main(): Promise<void> {
     await scenario.pull(client, 'bench/warmup', blob.digest, blob.bytes.length);
     await scenario.pushSmallBlobs(client, 'bench/warmup', smallBlobs(200, 1024, 4096), 16);
   }
+
+  // The read benchmarks run anonymously, as on distribution: Berth's bench project is public.
+  await scenario.makeProjectPublic(subjects[0]!.client, 'bench');
 
   const rows: Row[] = [];
   const mib = settings.largeBlobBytes / MiB;
@@ -139,6 +143,32 @@ async function main(): Promise<void> {
       headers: { accept: ociManifestType },
     })),
   );
+  const authRows: Row[] = (['HTTP basic', 'bearer token'] as const).map((how) => ({
+    id: `manifest-get-${how === 'HTTP basic' ? 'basic' : 'token'}-rps`,
+    metric: `manifest GET by tag with ${how}, ${connections} conns`,
+    unit: 'req/s',
+    better: 'higher',
+    target: { kind: 'fraction', of: 'anonymous', min: 0.9 },
+  }));
+  await measure(rows, authRows, async () => {
+    const url = `${berth.url}/v2/bench/image/manifests/latest`;
+    const anonymousRow: Row = { ...authRows[0]!, id: 'anonymous', target: { kind: 'info' } };
+    const request = (authorization?: string) => {
+      const headers: Record<string, string> = { accept: ociManifestType };
+      if (authorization) headers.authorization = authorization;
+      return { url, method: 'GET' as const, headers };
+    };
+    await loadVariants(wrkTool(resources, 1, work), [
+      { label: 'anonymous', rpsRow: anonymousRow, spec: async () => request() },
+      { label: 'basic', rpsRow: authRows[0]!, spec: async () => request(berth.authorization) },
+      {
+        label: 'token',
+        rpsRow: authRows[1]!,
+        spec: async () => request(`Bearer ${await scenario.pullToken(subjects[0]!.client, 'bench/image')}`),
+      },
+    ]);
+    for (const row of authRows) row.baseline = anonymousRow.berth;
+  });
   const headRows = loadRows('blob-head', 'blob HEAD');
   await measure(rows, headRows, () =>
     load(subjects, rawTool, ...headRows, ({ name, server }) => ({

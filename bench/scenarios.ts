@@ -99,3 +99,19 @@ export async function tagsListLatency(
     maxMs: latencies[latencies.length - 1]!,
   };
 }
+
+/** Berth only: marks a project public through the management API, so anonymous pulls work. */
+export async function makeProjectPublic(client: RegistryClient, project: string): Promise<void> {
+  const reply = await client.request('PUT', `/api/v2.0/projects/${project}`, {
+    headers: { 'content-type': 'application/json' },
+    body: Buffer.from(JSON.stringify({ metadata: { public: 'true' } })),
+  });
+  if (reply.status !== 200) throw new Error(`making ${project} public: ${reply.status} ${reply.body}`);
+}
+
+/** Berth only: a registry token for pulling `repository`, from the Docker token flow. */
+export async function pullToken(client: RegistryClient, repository: string): Promise<string> {
+  const reply = await client.request('GET', `/service/token?scope=repository:${repository}:pull`);
+  if (reply.status !== 200) throw new Error(`token: ${reply.status} ${reply.body}`);
+  return (JSON.parse(reply.body.toString('utf8')) as { token: string }).token;
+}

@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -15,6 +16,8 @@ export interface RegistryProcess {
   name: string;
   url: string;
   pid: number;
+  /** Authorization header value the bench pushes with, when the registry wants credentials. */
+  authorization?: string;
   /** The last few KiB of its stdout and stderr, for error messages. */
   output(): string;
   /** SIGTERM, then SIGKILL after a grace period; resolves once it has exited. */
@@ -64,14 +67,15 @@ async function waitForBase(url: string, timeoutMs: number): Promise<void> {
     try {
       const response = await fetch(`${url}/v2/`);
       await response.arrayBuffer();
-      if (response.status === 200) return;
+      // Berth challenges anonymous callers with 401; either way, /v2/ answering means ready.
+      if (response.status === 200 || response.status === 401) return;
       last = `status ${response.status}`;
     } catch (error) {
       last = String(error);
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`${url}/v2/ did not answer 200 within ${timeoutMs} ms (${last})`);
+  throw new Error(`${url}/v2/ did not answer within ${timeoutMs} ms (${last})`);
 }
 
 async function launch(
@@ -122,19 +126,29 @@ async function launch(
   };
 }
 
+/** The administrator the bench pushes as; projects are created on push (admins only). */
+export const berthAdmin = { username: 'admin', password: `Bench-${randomBytes(12).toString('hex')}-1` };
+
 /** `node bin/berth.js serve`, as scripts run it, without per-request log lines. */
 export async function startBerth(resources: Resources, dataDir: string): Promise<RegistryProcess> {
   const port = await freePort();
-  // Settings come from the flags and this one variable only, not from the caller's BERTH_*.
+  // Settings come from the flags and these variables only, not from the caller's BERTH_*.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BERTH_')));
-  return launch(
+  const server = await launch(
     resources,
     'berth',
     `http://127.0.0.1:${port}`,
     process.execPath,
     [berthBin, 'serve', '--listen', `127.0.0.1:${port}`, '--data', dataDir],
-    { ...env, BERTH_LOG_REQUESTS: 'false' },
+    {
+      ...env,
+      BERTH_LOG_REQUESTS: 'false',
+      BERTH_ADMIN_PASSWORD: berthAdmin.password,
+      BERTH_REGISTRY_AUTO_CREATE_PROJECTS: 'true',
+    },
   );
+  const credentials = Buffer.from(`${berthAdmin.username}:${berthAdmin.password}`).toString('base64');
+  return { ...server, authorization: `Basic ${credentials}` };
 }
 
 /** Debian's `docker-registry` (CNCF distribution 2.8) on filesystem storage, access log off. */
