@@ -163,13 +163,13 @@ export async function dispatchRegistry(
     await authorize(services, request, services.access.allows(request.caller, name, binding.action), scope);
     const result = await binding.handle(services, request, reply, { name, target });
     if (services.audit && audited(route.name, method) && reply.statusCode < 400) {
-      services.audit.record({
-        ...auditOrigin(request),
-        resourceType: 'artifact',
-        resource: `${name}${target.includes(':') ? '@' : ':'}${target}`,
-        operation: auditedOperation[method] ?? method.toLowerCase(),
-        result: 'success',
-      });
+      services.audit.recordArtifact(
+        request.caller.name ?? 'anonymous',
+        request.ip,
+        request.headers['user-agent'] ?? '',
+        `${name}${target.includes(':') ? '@' : ':'}${target}`,
+        auditedOperation[method] ?? method.toLowerCase(),
+      );
     }
     return result;
   }
