@@ -193,6 +193,42 @@ describe('refused credentials and tokens', () => {
     assertInvalidToken(await pullManifest(berth, token));
   });
 
+  test('a deleted user is refused at once: Basic, new tokens and refresh tokens', async () => {
+    const user = { username: 'leaver', password: 'Leaver-Pass-1' };
+    const json = { authorization: admin, 'content-type': 'application/json' };
+    const created = await send(berth.url, 'POST', '/api/v2.0/users', {
+      headers: json,
+      body: JSON.stringify({ ...user, email: 'leaver@example.com', realname: 'Leaver' }),
+    });
+    assert.equal(created.status, 201, created.body.toString());
+    const id = created.header('location')!.split('/').at(-1);
+    const basic = basicAuth(user);
+    assert.equal((await send(berth.url, 'GET', '/v2/', { headers: { authorization: basic } })).status, 200);
+    const offline = await send(berth.url, 'POST', '/service/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=password&username=leaver&password=${user.password}&access_type=offline`,
+    });
+    const { refresh_token } = offline.json<{ refresh_token: string }>();
+
+    assert.equal(
+      (await send(berth.url, 'DELETE', `/api/v2.0/users/${id}`, { headers: { authorization: admin } }))
+        .status,
+      200,
+    );
+    const after = await send(berth.url, 'GET', '/v2/', { headers: { authorization: basic } });
+    assert.equal(after.status, 401, 'the cached login is gone with the user');
+    assert.equal(after.errorCode(), 'UNAUTHORIZED');
+    const token = await send(berth.url, 'GET', '/service/token?scope=repository:library/app:pull', {
+      headers: { authorization: basic },
+    });
+    assert.equal(token.status, 401);
+    const refreshed = await send(berth.url, 'POST', '/service/token', {
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `grant_type=refresh_token&refresh_token=${refresh_token}`,
+    });
+    assert.equal(refreshed.status, 401);
+  });
+
   test('a refresh token is not an access token', async () => {
     const response = await send(berth.url, 'POST', '/service/token', {
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
