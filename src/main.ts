@@ -182,6 +182,7 @@ export async function startBerth(
     metrics: config.metrics.enabled ? new HttpMetrics() : undefined,
     requestLogging: config.log.requests,
     idleTimeoutMs: config.http.idleTimeoutSeconds * 1000,
+    trustProxy: config.http.trustProxy,
     tls,
     plugins: [
       (app) =>

@@ -57,6 +57,9 @@ function secretsEqual(expected: string, given: string): boolean {
  * directory users (LDAP), OIDC users' CLI secrets. Repeated failures lock an account for a
  * while; successes are cached briefly under an HMAC of the credentials.
  */
+/** How long a user's standing (exists, not disabled) is trusted for their registry tokens. */
+const activeUserMs = 10_000;
+
 export class Authenticator {
   private readonly db: Database;
   private readonly clock: Clock;
@@ -67,6 +70,7 @@ export class Authenticator {
   private readonly maxFailures: number;
   private readonly lockMs: number;
   private readonly cache: CredentialCache<Caller>;
+  private readonly activeUsers = new Map<string, { active: boolean; until: number }>();
 
   constructor(options: AuthenticatorOptions) {
     this.db = options.db;
@@ -78,6 +82,11 @@ export class Authenticator {
     this.maxFailures = options.maxFailures ?? 5;
     this.lockMs = options.lockMs ?? 5 * 60 * 1000;
     this.cache = new CredentialCache(options.clock, options.cacheMs ?? 30_000);
+  }
+
+  /** The caller these credentials were verified as moments ago, if they were; checks nothing. */
+  recentlyVerified(username: string, password: string): Caller | undefined {
+    return this.cache.get(username, password);
   }
 
   async login(username: string, password: string): Promise<LoginResult> {
@@ -94,6 +103,7 @@ export class Authenticator {
   /** Forget cached logins: after a password change, a disabled user or robot, a new role. */
   forgetLogins(): void {
     this.cache.clear();
+    this.activeUsers.clear();
     this.robots?.forget();
   }
 
@@ -102,8 +112,17 @@ export class Authenticator {
    * as it is disabled, deleted or expired, not when they expire.
    */
   async tokenSubjectActive(subject: string): Promise<boolean> {
-    if (!subject.startsWith(robotPrefix)) return true;
-    return (await this.robots?.active(subject)) ?? false;
+    if (subject.startsWith(robotPrefix)) return (await this.robots?.active(subject)) ?? false;
+    // Users too: a deleted or disabled user's tokens stop at once on this node (within
+    // `activeUserMs` on others), not when they expire.
+    const now = this.clock.now();
+    const known = this.activeUsers.get(subject);
+    if (known && known.until > now) return known.active;
+    const user = await this.db.users.findByUsername(subject);
+    const active = user !== undefined && user.disabled === 0;
+    if (this.activeUsers.size > 10_000) this.activeUsers.clear();
+    this.activeUsers.set(subject, { active, until: now + activeUserMs });
+    return active;
   }
 
   async callerFor(user: UserRow): Promise<Caller> {
@@ -126,17 +145,40 @@ export class Authenticator {
 
   private async loginUser(username: string, password: string): Promise<LoginResult> {
     const now = this.clock.now();
-    let user = await this.db.users.findByUsername(username);
-    if (user && user.disabled === 1) return { ok: false, reason: 'disabled' };
-    if (user && Number(user.locked_until) > now) return { ok: false, reason: 'locked' };
-    const verified = await this.verify(user, username, password);
-    if (!verified) {
-      if (user) await this.recordFailure(user, now);
-      return { ok: false, reason: 'invalid' };
+    const user = await this.db.users.findByUsername(username);
+    // Refusals for a known account cost an argon2 verification too, so that neither timing nor
+    // the answer (always the same to clients) tells which names exist.
+    if (user && user.disabled === 1) return this.refuse('disabled', password);
+    if (user) {
+      const attempt = await this.db.users.reserveLoginAttempt(
+        Number(user.id),
+        this.maxFailures,
+        now + this.lockMs,
+        now,
+      );
+      if (attempt === undefined) return this.refuse('locked', password);
+      if (attempt >= this.maxFailures)
+        this.log.warn(
+          { username: user.username, attempts: attempt },
+          'account locked after repeated failed logins',
+        );
     }
-    user = verified;
-    if (Number(user.failed_logins) > 0) await this.db.users.resetFailedLogins(Number(user.id));
-    return { ok: true, caller: await this.callerFor(user) };
+    let verified: UserRow | undefined;
+    try {
+      verified = await this.verify(user, username, password);
+    } catch (error) {
+      // The directory could not answer (503): that was no guess at the password.
+      if (user) await this.db.users.releaseLoginAttempt(Number(user.id));
+      throw error;
+    }
+    if (!verified) return { ok: false, reason: 'invalid' };
+    await this.db.users.resetFailedLogins(Number(verified.id));
+    return { ok: true, caller: await this.callerFor(verified) };
+  }
+
+  private async refuse(reason: 'disabled' | 'locked', password: string): Promise<LoginResult> {
+    await verifyPassword(await decoyHash(), password);
+    return { ok: false, reason };
   }
 
   /** The user whose credentials these are, or undefined. */
@@ -149,6 +191,9 @@ export class Authenticator {
       return (await verifyPassword(user.password_hash, password)) ? user : undefined;
     }
     if (user?.source === 'oidc') {
+      // A CLI secret is high-entropy and compared in constant time; the decoy hash keeps an OIDC
+      // user's login as slow as a local one's.
+      await verifyPassword(await decoyHash(), password);
       if (!user.cli_secret) return undefined;
       return secretsEqual(this.secrets.open(user.cli_secret), password) ? user : undefined;
     }
@@ -158,13 +203,5 @@ export class Authenticator {
     // Unknown user: spend the same time as a real check so timing does not reveal who exists.
     await verifyPassword(await decoyHash(), password);
     return undefined;
-  }
-
-  private async recordFailure(user: UserRow, now: number): Promise<void> {
-    const failures = Number(user.failed_logins) + 1;
-    const lockedUntil = failures >= this.maxFailures ? now + this.lockMs : undefined;
-    await this.db.users.recordFailedLogin(Number(user.id), lockedUntil, now);
-    if (lockedUntil)
-      this.log.warn({ username: user.username, failures }, 'account locked after repeated failed logins');
   }
 }

@@ -23,8 +23,12 @@ export class SecretBox {
     if (!value.startsWith(prefix)) throw new Error('not a sealed secret');
     const [iv, tag, sealed] = value.slice(prefix.length).split(':');
     if (!iv || !tag || sealed === undefined) throw new Error('malformed sealed secret');
-    const decipher = createDecipheriv('aes-256-gcm', this.key, Buffer.from(iv, 'base64'));
-    decipher.setAuthTag(Buffer.from(tag, 'base64'));
+    const authTag = Buffer.from(tag, 'base64');
+    const nonce = Buffer.from(iv, 'base64');
+    // GCM would accept a truncated tag (down to 4 bytes), making forgeries cheap: only 16.
+    if (authTag.length !== 16 || nonce.length !== 12) throw new Error('malformed sealed secret');
+    const decipher = createDecipheriv('aes-256-gcm', this.key, nonce, { authTagLength: 16 });
+    decipher.setAuthTag(authTag);
     return Buffer.concat([decipher.update(Buffer.from(sealed, 'base64')), decipher.final()]).toString('utf8');
   }
 

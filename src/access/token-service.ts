@@ -80,10 +80,11 @@ export class TokenService {
     return { token, expiresIn: this.options.ttlSeconds, issuedAt: new Date(now * 1000).toISOString() };
   }
 
-  async issueRefresh(subject: string): Promise<string> {
+  /** `stamp`: the user's credential stamp now; the token is refused once it no longer matches. */
+  async issueRefresh(subject: string, stamp: string): Promise<string> {
     const key = await this.signingKey();
     const now = Math.floor(this.options.clock.now() / 1000);
-    return new SignJWT({})
+    return new SignJWT({ stamp })
       .setProtectedHeader({ alg: algorithm, kid: key.kid, typ: 'JWT' })
       .setIssuer(this.options.issuer)
       .setAudience(refreshAudience)
@@ -112,10 +113,11 @@ export class TokenService {
     return result;
   }
 
-  /** The subject of a valid refresh token, else undefined. */
-  async verifyRefresh(token: string): Promise<string | undefined> {
+  /** The subject and credential stamp of a valid refresh token, else undefined. */
+  async verifyRefresh(token: string): Promise<{ subject: string; stamp: string } | undefined> {
     const payload = await this.verifyFor(token, refreshAudience);
-    return typeof payload?.sub === 'string' ? payload.sub : undefined;
+    if (typeof payload?.sub !== 'string' || typeof payload.stamp !== 'string') return undefined;
+    return { subject: payload.sub, stamp: payload.stamp };
   }
 
   async jwks(): Promise<{ keys: JWK[] }> {

@@ -167,6 +167,11 @@ export const configSchema = Type.Object(
           default: 120,
           description: 'a connection silent this long (even mid-upload) is closed',
         }),
+        trustProxy: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description:
+            'addresses or CIDRs of reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (client address for rate limits and the audit log; https behind a TLS proxy) (comma-separated in the environment)',
+        }),
       },
       { additionalProperties: false, default: {} },
     ),

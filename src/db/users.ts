@@ -58,22 +58,43 @@ export class UserQueries {
   }
 
   /** Counts a failed login; returns the new count. */
-  async recordFailedLogin(id: number, lockedUntil: number | undefined, now: number): Promise<number> {
-    await this.db
+  /**
+   * Counts a login attempt before its password is checked, in one statement, so concurrent
+   * guesses cannot all slip past the limit: the attempt that reaches `maxAttempts` also locks
+   * the account until `lockUntil`. Undefined when the account is locked (nothing counted).
+   */
+  async reserveLoginAttempt(
+    id: number,
+    maxAttempts: number,
+    lockUntil: number,
+    now: number,
+  ): Promise<number | undefined> {
+    const row = await this.db
       .updateTable('users')
       .set((eb) => ({
         failed_logins: eb('failed_logins', '+', 1),
-        ...(lockedUntil === undefined ? {} : { locked_until: lockedUntil }),
-        updated_at: now,
+        locked_until: eb
+          .case()
+          .when(eb('failed_logins', '+', 1), '>=', maxAttempts)
+          .then(lockUntil)
+          .else(eb.ref('locked_until'))
+          .end(),
       }))
       .where('id', '=', id)
-      .execute();
-    const row = await this.db
-      .selectFrom('users')
-      .select('failed_logins')
-      .where('id', '=', id)
+      .where('locked_until', '<=', now)
+      .returning('failed_logins')
       .executeTakeFirst();
-    return Number(row?.failed_logins ?? 0);
+    return row === undefined ? undefined : Number(row.failed_logins);
+  }
+
+  /** Takes back an attempt that could not be checked (the directory was unreachable). */
+  async releaseLoginAttempt(id: number): Promise<void> {
+    await this.db
+      .updateTable('users')
+      .set((eb) => ({ failed_logins: eb('failed_logins', '-', 1) }))
+      .where('id', '=', id)
+      .where('failed_logins', '>', 0)
+      .execute();
   }
 
   async resetFailedLogins(id: number): Promise<void> {

@@ -37,6 +37,8 @@ export interface ServerOptions {
   requestLogging: boolean;
   /** Connections silent this long are closed, so a stalled upload cannot hold its lock for ever. */
   idleTimeoutMs: number;
+  /** Proxies (addresses, CIDRs) whose X-Forwarded-* headers are believed; none by default. */
+  trustProxy?: readonly string[];
   /** Serve HTTPS (HTTP/2, and HTTP/1.1 for clients that do not offer h2) instead of plain HTTP. */
   tls?: ServerTls;
 }
@@ -94,6 +96,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     exposeHeadRoutes: false,
     return503OnClosing: true,
     connectionTimeout: options.idleTimeoutMs,
+    ...(options.trustProxy?.length ? { trustProxy: [...options.trustProxy] } : {}),
     routerOptions: { maxParamLength: 2048 },
     requestIdHeader: false,
     ...(options.tls ? secureTransport(options.tls, options.idleTimeoutMs) : {}),

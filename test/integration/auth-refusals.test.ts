@@ -345,3 +345,146 @@ describe('audit of logins, grants, pushes, pulls and refusals', () => {
     assert.ok(has('grant', 'token', berth.config.auth.tokenService));
   });
 });
+
+describe('hardening against guessing and stale credentials', () => {
+  let berth: TestBerth;
+  const form = { 'content-type': 'application/x-www-form-urlencoded' };
+  const json = { authorization: admin, 'content-type': 'application/json' };
+
+  async function createUser(username: string, password: string): Promise<number> {
+    const created = await send(berth.url, 'POST', '/api/v2.0/users', {
+      headers: json,
+      body: JSON.stringify({ username, password, email: `${username}@example.com`, realname: username }),
+    });
+    assert.equal(created.status, 201, created.body.toString());
+    return Number(created.header('location')!.split('/').at(-1));
+  }
+
+  const passwordGrant = (username: string, password: string, extra = '') =>
+    send(berth.url, 'POST', '/service/token', {
+      headers: form,
+      body: `grant_type=password&username=${username}&password=${encodeURIComponent(password)}${extra}`,
+    });
+
+  before(async () => {
+    berth = await startTestBerth({
+      'auth.maxFailedLogins': 3,
+      'auth.failedLoginsPerMinute': 1000,
+      'auth.tokenRatePerMinute': 0,
+      'http.trustProxy': ['127.0.0.1'],
+    });
+  });
+  after(() => berth.destroy());
+
+  test('concurrent guesses cannot get past the lockout: only as many as allowed are checked', async () => {
+    await createUser('target', 'Target-Pass-1');
+    const guesses = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => passwordGrant('target', `Wrong-Guess-${i}`)),
+    );
+    assert.ok(guesses.every((response) => response.status === 401));
+    // Even the right password is refused now, with the same answer as any wrong one.
+    const right = await passwordGrant('target', 'Target-Pass-1');
+    assert.equal(right.status, 401);
+    const unknown = await passwordGrant('no-such-user', 'Target-Pass-1');
+    assert.equal(
+      right.body.toString(),
+      unknown.body.toString(),
+      'a locked account looks like a wrong password',
+    );
+    const entries = await auditedLogins(berth, 'target');
+    assert.equal(entries.filter((entry) => entry === 'invalid').length, 3, `checked: ${entries}`);
+  });
+
+  test('a refresh token dies with a password change, and with its user', async () => {
+    const id = await createUser('renewer', 'Renewer-Pass-1');
+    const first = await passwordGrant('renewer', 'Renewer-Pass-1', '&access_type=offline');
+    const { refresh_token } = first.json<{ refresh_token: string }>();
+    const refresh = (token: string) =>
+      send(berth.url, 'POST', '/service/token', {
+        headers: form,
+        body: `grant_type=refresh_token&refresh_token=${token}`,
+      });
+    assert.equal((await refresh(refresh_token)).status, 200);
+
+    const reset = await send(berth.url, 'PUT', `/api/v2.0/users/${id}/password`, {
+      headers: json,
+      body: JSON.stringify({ new_password: 'Renewer-Pass-2' }),
+    });
+    assert.equal(reset.status, 200, reset.body.toString());
+    assert.equal((await refresh(refresh_token)).status, 401);
+
+    const second = await passwordGrant('renewer', 'Renewer-Pass-2', '&access_type=offline');
+    const newer = second.json<{ refresh_token: string }>().refresh_token;
+    assert.equal(
+      (await send(berth.url, 'DELETE', `/api/v2.0/users/${id}`, { headers: { authorization: admin } }))
+        .status,
+      200,
+    );
+    await createUser('renewer', 'Renewer-Pass-2');
+    assert.equal((await refresh(newer)).status, 401, 'a new user of the same name inherits nothing');
+  });
+
+  test("a deleted user's registry tokens stop at once", async () => {
+    const id = await createUser('holder', 'Holder-Pass-1');
+    const token = await tokenFor(
+      berth,
+      'repository:library/none:pull',
+      basicAuth({ username: 'holder', password: 'Holder-Pass-1' }),
+    );
+    const probe = () => send(berth.url, 'GET', '/v2/', { headers: { authorization: `Bearer ${token}` } });
+    assert.equal((await probe()).status, 200);
+    assert.equal(
+      (await send(berth.url, 'DELETE', `/api/v2.0/users/${id}`, { headers: { authorization: admin } }))
+        .status,
+      200,
+    );
+    assertInvalidToken(await probe());
+  });
+
+  test('the failed-login limit follows the client address a trusted proxy reports, and spares known credentials', async () => {
+    const limited = await startTestBerth({
+      'auth.failedLoginsPerMinute': 2,
+      'http.trustProxy': ['127.0.0.1'],
+    });
+    try {
+      const wrong = (address: string) =>
+        send(limited.url, 'GET', '/v2/', {
+          headers: {
+            authorization: basicAuth({ username: 'nobody', password: 'Wrong-pass-1' }),
+            'x-forwarded-for': address,
+          },
+        });
+      const adminFrom = (address: string) =>
+        send(limited.url, 'GET', '/v2/', { headers: { authorization: admin, 'x-forwarded-for': address } });
+      assert.equal((await adminFrom('203.0.113.7')).status, 200, 'the admin logs in once (now known)');
+      const statuses = [];
+      for (let i = 0; i < 3; i++) statuses.push((await wrong('203.0.113.7')).status);
+      assert.deepEqual(statuses, [401, 401, 429]);
+      assert.equal(
+        (await wrong('198.51.100.9')).status,
+        401,
+        'another client behind the proxy is not limited',
+      );
+      assert.equal(
+        (await adminFrom('203.0.113.7')).status,
+        200,
+        'credentials verified moments ago still work',
+      );
+    } finally {
+      await limited.destroy();
+    }
+  });
+});
+
+/** The outcomes (`success` or the refusal reason) of token-endpoint logins of `username`. */
+async function auditedLogins(berth: TestBerth, username: string): Promise<string[]> {
+  await new Promise((resolve) => setTimeout(resolve, 400));
+  const response = await send(
+    berth.url,
+    'GET',
+    `/api/v2.0/audit-logs?page_size=100&q=username=${username},resource_type=token`,
+    { headers: { authorization: admin } },
+  );
+  assert.equal(response.status, 200, response.body.toString());
+  return response.json<{ result: string; detail?: string }[]>().map((entry) => entry.detail ?? entry.result);
+}

@@ -24,6 +24,11 @@ const AuditLog = Type.Object({
   operation: Type.String(),
   op_time: Type.String({ format: 'date-time' }),
   result: Type.String({ description: 'success, failure or denied (a Berth addition)' }),
+  client_ip: Type.String({ description: 'where the request came from (a Berth addition)' }),
+  user_agent: Type.String({ description: 'the client program (a Berth addition)' }),
+  detail: Type.Optional(
+    Type.String({ description: 'why it was refused, what changed, or how many times (a Berth addition)' }),
+  ),
 });
 
 const textKeys: Record<string, 'username' | 'operation' | 'resourceType' | 'resource'> = {
@@ -90,6 +95,9 @@ function auditLogJson(row: AuditLogRow) {
     operation: row.operation,
     op_time: isoTime(row.op_time),
     result: row.result,
+    client_ip: row.client_ip,
+    user_agent: row.user_agent,
+    ...(row.detail === null ? {} : { detail: row.detail }),
   };
 }
 

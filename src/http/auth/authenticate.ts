@@ -69,8 +69,15 @@ export function authenticateRequests({
       const colon = decoded.indexOf(':');
       if (colon <= 0) throw refuse(request, tokens, 'malformed Basic credentials');
       const username = decoded.slice(0, colon);
+      const password = decoded.slice(colon + 1);
+      // Credentials verified moments ago are no guess: the failure limit applies to the others.
+      const known = authenticator.recentlyVerified(username, password);
+      if (known) {
+        request.caller = known;
+        return;
+      }
       tooManyFailures(request);
-      const result = await authenticator.login(username, decoded.slice(colon + 1));
+      const result = await authenticator.login(username, password);
       if (!result.ok || !result.cached) {
         audit?.record({
           ...auditOrigin(request, username.slice(0, 255)),

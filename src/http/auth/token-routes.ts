@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../access/authenticator.ts';
 import type { Caller } from '../../access/caller.ts';
+import { credentialStamp } from '../../access/credential-stamp.ts';
 import type { RegistryAccess } from '../../access/registry-access.ts';
 import type { TokenService } from '../../access/token-service.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
@@ -16,6 +17,8 @@ export interface TokenRouteServices {
   access: RegistryAccess;
   db: Database;
   audit?: AuditLog;
+  /** Failed logins per client address (shared with Basic authentication). */
+  failedLogins?: RateLimiter;
   /** Per client address; refused requests get 429 with Retry-After. */
   tokenLimiter?: RateLimiter;
 }
@@ -58,7 +61,10 @@ export function registerTokenRoutes(app: FastifyInstance, services: TokenRouteSe
       result: 'failure',
       detail: reason,
     });
-    return invalid(reason === 'invalid' ? 'invalid username or password' : `login refused: ${reason}`);
+    // One answer for every refusal (wrong password, locked, disabled, unknown): the reason is
+    // for the audit log only, so the answer does not tell which accounts exist.
+    services.failedLogins?.take(request.ip);
+    return invalid('invalid username or password');
   }
 
   async function respond(
@@ -88,7 +94,10 @@ export function registerTokenRoutes(app: FastifyInstance, services: TokenRouteSe
       issued_at: issued.issuedAt,
     };
     if (scopes.length > 0) body.scope = scopes.join(' ');
-    if (refresh && caller.kind === 'user') body.refresh_token = await tokens.issueRefresh(caller.name);
+    if (refresh && caller.kind === 'user') {
+      const user = await services.db.users.findById(caller.id);
+      if (user) body.refresh_token = await tokens.issueRefresh(caller.name, credentialStamp(user));
+    }
     return reply.code(200).header('cache-control', 'no-store').type('application/json').send(body);
   }
 
@@ -129,14 +138,25 @@ export function registerTokenRoutes(app: FastifyInstance, services: TokenRouteSe
     const grant = form.get('grant_type');
     if (grant === 'password') {
       const username = form.get('username') ?? '';
-      const result = await services.authenticator.login(username, form.get('password') ?? '');
+      const password = form.get('password') ?? '';
+      const known = services.authenticator.recentlyVerified(username, password);
+      if (known) return respond(request, reply, known, scopes, form.get('access_type') === 'offline');
+      const wait = services.failedLogins?.waiting(request.ip) ?? 0;
+      if (wait > 0) {
+        throw new RegistryError('TOOMANYREQUESTS', 'too many failed logins from this address; try later', {
+          headers: { 'Retry-After': String(wait) },
+        });
+      }
+      const result = await services.authenticator.login(username, password);
       if (!result.ok) throw refuseLogin(request, username, result.reason);
       return respond(request, reply, result.caller, scopes, form.get('access_type') === 'offline');
     }
     if (grant === 'refresh_token') {
-      const subject = await tokens.verifyRefresh(form.get('refresh_token') ?? '');
-      const user = subject === undefined ? undefined : await services.db.users.findByUsername(subject);
-      if (!user || user.disabled === 1) throw refuseLogin(request, subject ?? '', 'invalid refresh token');
+      const refresh = await tokens.verifyRefresh(form.get('refresh_token') ?? '');
+      const user =
+        refresh === undefined ? undefined : await services.db.users.findByUsername(refresh.subject);
+      if (!user || user.disabled === 1 || credentialStamp(user) !== refresh?.stamp)
+        throw refuseLogin(request, refresh?.subject ?? '', 'invalid refresh token');
       return respond(request, reply, await services.authenticator.callerFor(user), scopes, false);
     }
     throw new RegistryError('BAD_REQUEST', 'grant_type must be password or refresh_token');
