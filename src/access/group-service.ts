@@ -3,6 +3,7 @@ import { type GroupRow, groupTypes } from '../db/groups.ts';
 import type { Clock } from '../lib/clock.ts';
 import { RegistryError } from '../oci/errors.ts';
 import type { Authenticator } from './authenticator.ts';
+import { normalizeDn } from './ldap-names.ts';
 import type { ProjectDirectory } from './project-directory.ts';
 import type { SettingsService } from './settings-service.ts';
 
@@ -105,7 +106,15 @@ export class GroupService {
 
   /** The id of an LDAP group with this DN, adding it (named after `name` or its DN) if new. */
   async ensureLdapGroup(dn: string, name?: string): Promise<number> {
-    const existing = await this.options.db.groups.findByLdapDn(dn);
+    // DNs compare case- and space-insensitively (cn=Devs, ou=Groups is cn=devs,ou=groups), as
+    // at login; an exact-string lookup would miss the stored row and collide on its name.
+    const wanted = normalizeDn(dn);
+    const existing = (await this.options.db.groups.findAll()).find(
+      (group) =>
+        Number(group.type) === groupTypes.ldap &&
+        group.ldap_dn !== null &&
+        normalizeDn(group.ldap_dn) === wanted,
+    );
     if (existing) return Number(existing.id);
     await this.requireLdapGroup(dn);
     const groupName = name || nameFromDn(dn);

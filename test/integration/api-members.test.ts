@@ -279,6 +279,11 @@ describe('project members and user groups', () => {
       'qa',
       'an unknown LDAP DN is added as a group named after its first RDN',
     );
+    const respelled = await api(testAdmin, 'POST', `/projects/${project}/members`, {
+      role_id: 2,
+      member_group: { group_type: 1, ldap_group_dn: 'CN=QA, OU=Groups,DC=example,DC=com' },
+    });
+    assert.equal(respelled.status, 409, 'the same DN spelled otherwise is the same group, already a member');
     assert.equal((await api(as('alice'), 'DELETE', `/usergroups/${groupId}`)).status, 403);
     assert.equal((await api(testAdmin, 'DELETE', `/usergroups/${groupId}`)).status, 200);
     assert.equal((await api(testAdmin, 'GET', `/usergroups/${groupId}`)).status, 404);
