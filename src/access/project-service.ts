@@ -5,6 +5,7 @@ import { RegistryError } from '../oci/errors.ts';
 import { type Caller, isSysadmin } from './caller.ts';
 import { roles } from './permissions.ts';
 import type { ProjectDirectory, ProjectRef } from './project-directory.ts';
+import { projectMetadataProblem } from './project-metadata.ts';
 
 /** Harbor's project name rule. */
 const projectNamePattern = /^[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
@@ -36,7 +37,7 @@ export class ProjectService {
   ) {}
 
   async create(creator: Caller, project: NewProject): Promise<ProjectRef> {
-    const problem = projectNameProblem(project.name);
+    const problem = projectNameProblem(project.name) ?? projectMetadataProblem(project.metadata ?? {});
     if (problem) throw new RegistryError('BAD_REQUEST', problem);
     const now = this.clock.now();
     const ownerId = creator.kind === 'user' ? creator.id : await this.firstAdminId();
@@ -85,14 +86,10 @@ export class ProjectService {
     return all.filter(({ row, metadata }) => metadata.public === 'true' || own.has(Number(row.id)));
   }
 
-  /** Sets metadata entries (`public` must be "true" or "false"). */
+  /** Sets metadata entries: only Harbor's known keys, each with a valid value. */
   async setMetadata(project: ProjectRef, entries: Record<string, string>): Promise<void> {
-    if (entries.public !== undefined && entries.public !== 'true' && entries.public !== 'false') {
-      throw new RegistryError(
-        'BAD_REQUEST',
-        `metadata.public should only be 'true' or 'false', but got: '${entries.public}'`,
-      );
-    }
+    const problem = projectMetadataProblem(entries);
+    if (problem) throw new RegistryError('BAD_REQUEST', problem);
     await this.db.transaction(async (db) => {
       await db.projects.setMetadata(project.id, entries);
       await db.projects.touch(project.id, this.clock.now());

@@ -138,10 +138,17 @@ export class RobotService {
     return { robot: await this.require(id), secret };
   }
 
-  /** The robot with this id if the caller may do `action` to it; 404 if there is none. */
+  /**
+   * The robot with this id if the caller may do `action` to it. A free id is a 404 only for
+   * callers who may act on system robots; anyone else gets the same 403 as for a robot they
+   * may not touch, so ids of other projects' robots cannot be probed.
+   */
   async find(caller: Caller, id: number, action: 'read' | 'update' | 'delete'): Promise<Robot> {
     const robot = await this.byId(id);
-    if (!robot) throw new RegistryError('NOT_FOUND', `robot ${id} not found`);
+    if (!robot) {
+      this.grants.authorizeSystem(caller, action);
+      throw new RegistryError('NOT_FOUND', `robot ${id} not found`);
+    }
     await this.authorize(caller, robot.level, robot.projectId, action);
     return robot;
   }

@@ -338,6 +338,13 @@ describe('OIDC login', () => {
     assert.equal(local.headers.get('location'), '/harbor/projects');
     const offsite = await login(new Browser(), 'sub-alice', '?redirect_url=%2F%2Fevil.example%2F');
     assert.equal(offsite.headers.get('location'), '/');
+    // Browsers strip tabs and newlines and read a backslash as a slash: each of these leaves the site.
+    // (as sent: /%09/evil.example, /%0a/evil, /%5Cevil, https://evil, //evil)
+    for (const target of ['/\t/evil.example', '/\n/evil', '/\\evil', 'https://evil', '//evil']) {
+      const response = await login(new Browser(), 'sub-alice', `?redirect_url=${encodeURIComponent(target)}`);
+      assert.equal(response.status, 302, target);
+      assert.equal(response.headers.get('location'), '/', target);
+    }
   });
 
   it('never accepts the session cookie on /v2', async () => {

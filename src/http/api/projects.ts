@@ -3,6 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isSysadmin } from '../../access/caller.ts';
 import { roles } from '../../access/permissions.ts';
 import type { ProjectRef } from '../../access/project-directory.ts';
+import { changesVisibility, projectMetadataKeys } from '../../access/project-metadata.ts';
 import type { ProjectSummary } from '../../access/project-service.ts';
 import { RegistryError } from '../../oci/errors.ts';
 import { auditOrigin } from '../audit-origin.ts';
@@ -13,7 +14,7 @@ import { matches, parseQuery } from './query.ts';
 import { ErrorsSchema, isoTime, PageQuery } from './schemas.ts';
 
 const Metadata = Type.Record(Type.String(), Type.String(), {
-  description: 'string values; public is "true" or "false"',
+  description: `Harbor's project metadata, string values; keys: ${projectMetadataKeys.join(', ')}`,
 });
 
 const ProjectReq = Type.Object(
@@ -314,9 +315,22 @@ function registerMetadataRoutes(api: FastifyInstance, services: ApiServices): vo
     const { project_name_or_id } = request.params as Static<typeof NameOrId>;
     return requireProject(services, request, project_name_or_id, 'metadata', action);
   };
+  /** Metadata rights cover scanning and trust switches; visibility needs project:update too. */
+  const requireVisibilityChange = async (request: FastifyRequest, project: ProjectRef, keys: string[]) => {
+    if (!changesVisibility(keys)) return;
+    if (!(await services.evaluator.canInProject(request.caller, project, 'project', 'update'))) {
+      throw new RegistryError('FORBIDDEN', 'changing the visibility of a project needs project admin rights');
+    }
+  };
   const setEntries = async (request: FastifyRequest, reply: FastifyReply, action: 'create' | 'update') => {
     const project = await metadataOf(request, action);
     const entries = request.body as Record<string, string>;
+    const keys = Object.keys(entries);
+    const { meta_name } = request.params as { meta_name?: string };
+    if (meta_name !== undefined && (keys.length !== 1 || keys[0] !== meta_name)) {
+      throw new RegistryError('BAD_REQUEST', `the body must hold exactly the metadata ${meta_name}`);
+    }
+    await requireVisibilityChange(request, project, keys);
     await services.projects.setMetadata(project, entries);
     recordChange(services, request, project, 'update', `metadata: ${Object.keys(entries).join(', ')}`);
     return reply.code(200).send();
@@ -368,6 +382,7 @@ function registerMetadataRoutes(api: FastifyInstance, services: ApiServices): vo
     async (request, reply) => {
       const { meta_name } = request.params as Static<typeof MetaParams>;
       const project = await metadataOf(request, 'delete');
+      await requireVisibilityChange(request, project, [meta_name]);
       if (!(await services.projects.deleteMetadata(project, meta_name))) {
         throw new RegistryError('NOT_FOUND', `metadata ${meta_name} not found`);
       }

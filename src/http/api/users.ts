@@ -159,21 +159,27 @@ export async function userRoutes(api: FastifyInstance, services: ApiServices): P
     {
       schema: {
         tags: ['user'],
-        summary: 'Find users by a fragment of their name (any logged-in user)',
+        summary: 'Find users by a non-empty fragment of their name (any logged-in user, not robots)',
         querystring: Type.Intersect([
-          Type.Object({ username: Type.String() }),
+          Type.Object({ username: Type.String({ minLength: 1 }) }),
           Type.Pick(PageQuery, ['page', 'page_size']),
         ]),
         response: {
           200: Type.Array(Type.Object({ user_id: Type.Integer(), username: Type.String() })),
           400: ErrorsSchema,
           401: ErrorsSchema,
+          403: ErrorsSchema,
         },
       },
     },
     async (request, reply) => {
       requireAuthenticated(request);
+      // A directory of people is for people: robots have no use for it.
+      if (request.caller.kind === 'robot')
+        throw new RegistryError('FORBIDDEN', 'robots may not search users');
       const query = request.query as { username: string; page?: number; page_size?: number };
+      // An empty fragment would match everyone and turn the search into a full user list.
+      if (query.username.trim() === '') throw new RegistryError('BAD_REQUEST', 'username is required');
       const params = pageParams(query);
       const found = await services.users.search(query.username);
       setPageHeaders(request, reply, params, found.length);

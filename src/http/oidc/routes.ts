@@ -32,11 +32,24 @@ const loginCookie = 'berth_oidc_login';
 const onboardCookie = 'berth_oidc_onboard';
 const oidcPath = '/c/oidc';
 
-/** A local path to return to after login; anything else (another site, `//host`) becomes `/`. */
+/** Stands in for Berth's own origin: only where a path leads matters, not the host. */
+const ownOrigin = 'https://berth.invalid';
+
+/**
+ * A local path to return to after login; anything else becomes `/`. Browsers drop tabs and
+ * newlines and read `\\` as `/` in a URL, so `/\t/evil.example` would leave the site: any
+ * whitespace, control character or backslash is refused before the same-origin check.
+ */
 function localPath(value: unknown): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.includes('\\'))
+  if (typeof value !== 'string' || !value.startsWith('/') || /[\s\p{Cc}\\]/u.test(value)) return '/';
+  let resolved: URL;
+  try {
+    resolved = new URL(value, ownOrigin);
+  } catch {
     return '/';
-  return value;
+  }
+  if (resolved.origin !== ownOrigin) return '/';
+  return `${resolved.pathname}${resolved.search}${resolved.hash}`;
 }
 
 function queryOf(request: FastifyRequest): string {
