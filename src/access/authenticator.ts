@@ -71,6 +71,7 @@ export class Authenticator {
   private readonly lockMs: number;
   private readonly cache: CredentialCache<Caller>;
   private readonly activeUsers = new Map<string, { active: boolean; until: number }>();
+  private readonly inFlight = new Map<string, Promise<void>>();
 
   constructor(options: AuthenticatorOptions) {
     this.db = options.db;
@@ -90,6 +91,32 @@ export class Authenticator {
   }
 
   async login(username: string, password: string): Promise<LoginResult> {
+    const cached = this.cache.get(username, password);
+    if (cached) return { ok: true, caller: cached, cached: true };
+    return this.oneAtATime(username, () => this.check(username, password));
+  }
+
+  /**
+   * Logins to one account are checked one at a time (on this node): concurrent guesses meet
+   * the lockout in order, and a client opening many connections at once costs one argon2
+   * verification, the others finding it in the cache.
+   */
+  private async oneAtATime<T>(username: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.inFlight.get(username) ?? Promise.resolve();
+    const current = previous.then(work, work);
+    const settled = current.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.inFlight.set(username, settled);
+    try {
+      return await current;
+    } finally {
+      if (this.inFlight.get(username) === settled) this.inFlight.delete(username);
+    }
+  }
+
+  private async check(username: string, password: string): Promise<LoginResult> {
     const cached = this.cache.get(username, password);
     if (cached) return { ok: true, caller: cached, cached: true };
     const result = username.startsWith(robotPrefix)
@@ -149,30 +176,23 @@ export class Authenticator {
     // Refusals for a known account cost an argon2 verification too, so that neither timing nor
     // the answer (always the same to clients) tells which names exist.
     if (user && user.disabled === 1) return this.refuse('disabled', password);
-    if (user) {
-      const attempt = await this.db.users.reserveLoginAttempt(
-        Number(user.id),
-        this.maxFailures,
-        now + this.lockMs,
-        now,
-      );
-      if (attempt === undefined) return this.refuse('locked', password);
-      if (attempt >= this.maxFailures)
-        this.log.warn(
-          { username: user.username, attempts: attempt },
-          'account locked after repeated failed logins',
+    if (user && Number(user.locked_until) > now) return this.refuse('locked', password);
+    const verified = await this.verify(user, username, password);
+    if (!verified) {
+      if (user) {
+        const failures = await this.db.users.recordFailedLogin(
+          Number(user.id),
+          this.maxFailures,
+          now + this.lockMs,
+          now,
         );
+        if (failures >= this.maxFailures)
+          this.log.warn({ username: user.username, failures }, 'account locked after repeated failed logins');
+      }
+      return { ok: false, reason: 'invalid' };
     }
-    let verified: UserRow | undefined;
-    try {
-      verified = await this.verify(user, username, password);
-    } catch (error) {
-      // The directory could not answer (503): that was no guess at the password.
-      if (user) await this.db.users.releaseLoginAttempt(Number(user.id));
-      throw error;
-    }
-    if (!verified) return { ok: false, reason: 'invalid' };
-    await this.db.users.resetFailedLogins(Number(verified.id));
+    if (Number(verified.failed_logins) > 0 || Number(verified.locked_until) > 0)
+      await this.db.users.resetFailedLogins(Number(verified.id));
     return { ok: true, caller: await this.callerFor(verified) };
   }
 

@@ -59,42 +59,26 @@ export class UserQueries {
 
   /** Counts a failed login; returns the new count. */
   /**
-   * Counts a login attempt before its password is checked, in one statement, so concurrent
-   * guesses cannot all slip past the limit: the attempt that reaches `maxAttempts` also locks
-   * the account until `lockUntil`. Undefined when the account is locked (nothing counted).
+   * Counts a failed login in one statement and locks the account until `lockUntil` when the
+   * count reaches `maxFailures`; returns the new count.
    */
-  async reserveLoginAttempt(
-    id: number,
-    maxAttempts: number,
-    lockUntil: number,
-    now: number,
-  ): Promise<number | undefined> {
+  async recordFailedLogin(id: number, maxFailures: number, lockUntil: number, now: number): Promise<number> {
     const row = await this.db
       .updateTable('users')
       .set((eb) => ({
         failed_logins: eb('failed_logins', '+', 1),
         locked_until: eb
           .case()
-          .when(eb('failed_logins', '+', 1), '>=', maxAttempts)
+          .when(eb('failed_logins', '+', 1), '>=', maxFailures)
           .then(lockUntil)
           .else(eb.ref('locked_until'))
           .end(),
+        updated_at: now,
       }))
       .where('id', '=', id)
-      .where('locked_until', '<=', now)
       .returning('failed_logins')
       .executeTakeFirst();
-    return row === undefined ? undefined : Number(row.failed_logins);
-  }
-
-  /** Takes back an attempt that could not be checked (the directory was unreachable). */
-  async releaseLoginAttempt(id: number): Promise<void> {
-    await this.db
-      .updateTable('users')
-      .set((eb) => ({ failed_logins: eb('failed_logins', '-', 1) }))
-      .where('id', '=', id)
-      .where('failed_logins', '>', 0)
-      .execute();
+    return Number(row?.failed_logins ?? 0);
   }
 
   async resetFailedLogins(id: number): Promise<void> {

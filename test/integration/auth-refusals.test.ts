@@ -395,6 +395,21 @@ describe('hardening against guessing and stale credentials', () => {
     assert.equal(entries.filter((entry) => entry === 'invalid').length, 3, `checked: ${entries}`);
   });
 
+  test('many connections logging in at once with the right password all get in', async () => {
+    await createUser('burst', 'Burst-Pass-1');
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, () =>
+        send(berth.url, 'GET', '/v2/', {
+          headers: { authorization: basicAuth({ username: 'burst', password: 'Burst-Pass-1' }) },
+        }),
+      ),
+    );
+    assert.deepEqual(
+      responses.map((response) => response.status),
+      Array(20).fill(200),
+    );
+  });
+
   test('a refresh token dies with a password change, and with its user', async () => {
     const id = await createUser('renewer', 'Renewer-Pass-1');
     const first = await passwordGrant('renewer', 'Renewer-Pass-1', '&access_type=offline');
