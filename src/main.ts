@@ -27,6 +27,7 @@ import { buildServer } from './http/server.ts';
 import { startRedirectListener } from './http/tls/redirect-listener.ts';
 import { clientHost, loadTlsSettings } from './http/tls/tls-settings.ts';
 import { trustInstructions } from './http/tls/trust-instructions.ts';
+import { JobService } from './jobs/job-service.ts';
 import { type Clock, systemClock } from './lib/clock.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { PeriodicTask } from './lib/periodic-task.ts';
@@ -46,6 +47,8 @@ export interface Berth {
   /** Base URL of the plain-HTTP listener that redirects to HTTPS, when there is one. */
   redirectUrl?: string;
   log: Logger;
+  /** The background job service, started once the server listens. */
+  jobs: JobService;
   close(): Promise<void>;
 }
 
@@ -151,6 +154,14 @@ export async function startBerth(
     maxOpenUploads: config.registry.maxOpenUploadsPerRepository,
   });
   const manifests = new ManifestService({ db, store, clock, cacheBytes: config.registry.manifestCacheBytes });
+  const jobs = new JobService({
+    db,
+    clock,
+    log,
+    workers: config.jobs.workers,
+    pollIntervalMs: config.jobs.pollIntervalMs,
+    leaseMs: config.jobs.leaseSeconds * 1000,
+  });
   const registry = {
     blobs: new BlobService({ db, store, clock }),
     uploads,
@@ -206,6 +217,7 @@ export async function startBerth(
           permissions: new PermissionListing(db, directory, evaluator),
           ldap,
           cliSecrets: oidc.cliSecrets,
+          jobs,
           version: readVersion(),
         }),
       oidc.routes,
@@ -243,6 +255,7 @@ export async function startBerth(
     log,
   );
   purge.start();
+  jobs.start();
 
   log.info({ url, redirect: redirect?.url, data: config.data }, 'berth is serving');
   return {
@@ -250,8 +263,10 @@ export async function startBerth(
     url,
     redirectUrl: redirect?.url,
     log,
+    jobs,
     async close() {
       await purge.stop();
+      await jobs.stop();
       await redirect?.close();
       await app.close();
       await audit.flush();

@@ -60,6 +60,7 @@ export const systemResources = [
   'registry',
   'replication',
   'replication-policy',
+  'jobservice-monitor',
 ] as const;
 export type SystemResource = (typeof systemResources)[number];
 
@@ -208,6 +209,7 @@ export const systemPolicies: Partial<Record<SystemResource, readonly Action[]>> 
   registry: all,
   replication: ['read', 'create', 'list'],
   'replication-policy': all,
+  'jobservice-monitor': ['list', 'stop'],
 };
 
 /**

@@ -209,6 +209,27 @@ export const configSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    jobs: Type.Object(
+      {
+        workers: Type.Integer({
+          minimum: 1,
+          default: 2,
+          description: 'background jobs (scans and the like) this process runs at once',
+        }),
+        pollIntervalMs: Type.Integer({
+          minimum: 10,
+          default: 1000,
+          description: 'how often to look for due jobs and schedules, in milliseconds',
+        }),
+        leaseSeconds: Type.Integer({
+          minimum: 1,
+          default: 60,
+          description:
+            "how long a running job stays its worker's without a heartbeat; after that (the process died) another worker takes it",
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     metrics: Type.Object(
       { enabled: Type.Boolean({ default: true, description: 'serve Prometheus metrics at /metrics' }) },
       { additionalProperties: false, default: {} },

@@ -2,6 +2,7 @@ import { type Kysely, Migrator } from 'kysely';
 import { AuditLogQueries } from './audit-logs.ts';
 import { BlobQueries } from './blobs.ts';
 import { GroupQueries } from './groups.ts';
+import { JobQueries } from './jobs.ts';
 import { ManifestQueries } from './manifests.ts';
 import { MemberQueries } from './members.ts';
 import { migrationProvider } from './migrations/index.ts';
@@ -33,6 +34,7 @@ export interface Database {
   readonly settings: SettingQueries;
   readonly signingKeys: SigningKeyQueries;
   readonly auditLogs: AuditLogQueries;
+  readonly jobs: JobQueries;
   /** Runs `work` in one transaction: all of its writes land, or none do. */
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
@@ -53,6 +55,7 @@ export class KyselyDatabase implements Database {
   readonly settings: SettingQueries;
   readonly signingKeys: SigningKeyQueries;
   readonly auditLogs: AuditLogQueries;
+  readonly jobs: JobQueries;
 
   constructor(private readonly kysely: Kysely<Schema>) {
     this.repositories = new RepositoryQueries(kysely);
@@ -68,6 +71,7 @@ export class KyselyDatabase implements Database {
     this.settings = new SettingQueries(kysely);
     this.signingKeys = new SigningKeyQueries(kysely);
     this.auditLogs = new AuditLogQueries(kysely);
+    this.jobs = new JobQueries(kysely);
   }
 
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T> {

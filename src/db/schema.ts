@@ -208,6 +208,57 @@ export interface TagIdTable {
   name: string;
 }
 
+export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'error';
+
+/**
+ * A job of the job service (see migration 0004-jobs). `failed`: an attempt failed and another
+ * is due at `run_after`; `error`: the last attempt failed. A `running` job whose lease has
+ * passed belongs to a worker that died and may be claimed again.
+ */
+export interface JobTable {
+  id: Generated<number>;
+  type: string;
+  /** JSON text. */
+  payload: string;
+  status: JobStatus;
+  attempts: number;
+  max_attempts: number;
+  run_after: number;
+  lease_until: number | null;
+  worker: string | null;
+  last_error: string | null;
+  dedupe_key: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
+export interface JobLogTable {
+  id: Generated<number>;
+  job_id: number;
+  logged_at: number;
+  level: string;
+  message: string;
+}
+
+/** A cron schedule that enqueues a job of `type` at each of its times. */
+export interface JobScheduleTable {
+  name: string;
+  type: string;
+  cron: string;
+  payload: string;
+  next_run_at: number;
+  /** 1 or 0. */
+  enabled: number;
+  updated_at: number;
+}
+
+/** Job types whose queued jobs no worker claims until resumed. */
+export interface PausedJobTypeTable {
+  type: string;
+  paused_at: number;
+}
+
 export interface Schema {
   repositories: RepositoryTable;
   blobs: BlobTable;
@@ -230,4 +281,8 @@ export interface Schema {
   repository_details: RepositoryDetailsTable;
   artifact_ids: ArtifactIdTable;
   tag_ids: TagIdTable;
+  jobs: JobTable;
+  job_logs: JobLogTable;
+  job_schedules: JobScheduleTable;
+  paused_job_types: PausedJobTypeTable;
 }

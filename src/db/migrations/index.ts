@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import { registryTables } from './0001-registry.ts';
 import { accessTables } from './0002-access.ts';
 import { contentTables } from './0003-content.ts';
+import { jobTables } from './0004-jobs.ts';
 
 /** Every migration, in order. Names sort lexically; never rename or edit one that has shipped. */
 const migrations: Record<string, Migration> = {
   '0001-registry': registryTables,
   '0002-access': accessTables,
   '0003-content': contentTables,
+  '0004-jobs': jobTables,
 };
 
 export const migrationProvider: MigrationProvider = {

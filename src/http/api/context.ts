@@ -14,6 +14,7 @@ import type { TokenService } from '../../access/token-service.ts';
 import type { UserService } from '../../access/user-service.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Database } from '../../db/database.ts';
+import type { JobService } from '../../jobs/job-service.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { ArtifactService } from '../../registry/artifact-service.ts';
 import type { ManifestService } from '../../registry/manifest-service.ts';
@@ -40,5 +41,6 @@ export interface ApiServices {
   ldap: LdapDirectory;
   /** OIDC users' CLI secrets; `metaFor` gives GET /users/current its `oidc_user_meta`. */
   cliSecrets: CliSecrets;
+  jobs: JobService;
   version: string;
 }

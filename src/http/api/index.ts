@@ -6,6 +6,7 @@ import { auditLogRoutes } from './audit-logs.ts';
 import { cliSecretRoutes } from './cli-secret.ts';
 import { configurationRoutes } from './configurations.ts';
 import type { ApiServices } from './context.ts';
+import { jobServiceRoutes } from './jobservice.ts';
 import { ldapRoutes } from './ldap.ts';
 import { memberRoutes } from './members.ts';
 import { projectRoutes } from './projects.ts';
@@ -29,6 +30,7 @@ const resources: ((api: FastifyInstance, services: ApiServices) => Promise<void>
   repositoryRoutes,
   artifactRoutes,
   auditLogRoutes,
+  jobServiceRoutes,
 ];
 
 /**
