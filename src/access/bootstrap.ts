@@ -1,4 +1,5 @@
 import type { Database } from '../db/database.ts';
+import { newUser } from '../db/users.ts';
 import type { Clock } from '../lib/clock.ts';
 import { generateSecret, hashPassword, passwordProblem } from './passwords.ts';
 
@@ -24,21 +25,17 @@ export async function ensureAdmin(
   }
   const password = configuredPassword || generateSecret(24);
   const now = clock.now();
-  await db.users.insert({
-    username: 'admin',
-    email: null,
-    realname: 'Berth administrator',
-    comment: '',
-    password_hash: await hashPassword(password),
-    sysadmin: 1,
-    source: 'local',
-    external_id: null,
-    cli_secret: null,
-    disabled: 0,
-    failed_logins: 0,
-    locked_until: 0,
-    created_at: now,
-    updated_at: now,
-  });
+  await db.users.insert(
+    newUser(
+      {
+        username: 'admin',
+        realname: 'Berth administrator',
+        password_hash: await hashPassword(password),
+        sysadmin: 1,
+        source: 'local',
+      },
+      now,
+    ),
+  );
   return configuredPassword ? { created: true } : { created: true, generatedPassword: password };
 }

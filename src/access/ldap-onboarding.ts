@@ -1,6 +1,6 @@
 import type { Database } from '../db/database.ts';
 import { groupTypes } from '../db/groups.ts';
-import type { UserRow } from '../db/users.ts';
+import { newUser, type UserRow } from '../db/users.ts';
 import type { LdapGroup, LdapUser, Memberships } from './ldap-lookups.ts';
 import { normalizeDn } from './ldap-names.ts';
 
@@ -109,22 +109,19 @@ export function onboardLdapUser(
           updated_at: now,
         });
     } else {
-      id = await tx.users.insert({
-        username: entry.username,
-        email: (await usableEmail(tx, entry.email, undefined)) ?? null,
-        realname: entry.realname,
-        comment: 'from LDAP.',
-        password_hash: null,
-        sysadmin: 0,
-        source: 'ldap',
-        external_id: entry.dn,
-        cli_secret: null,
-        disabled: 0,
-        failed_logins: 0,
-        locked_until: 0,
-        created_at: now,
-        updated_at: now,
-      });
+      id = await tx.users.insert(
+        newUser(
+          {
+            username: entry.username,
+            email: (await usableEmail(tx, entry.email, undefined)) ?? null,
+            realname: entry.realname,
+            comment: 'from LDAP.',
+            source: 'ldap',
+            external_id: entry.dn,
+          },
+          now,
+        ),
+      );
     }
     const onboarded = await tx.users.findById(id);
     if (!onboarded) throw new Error(`user ${id} vanished while being onboarded`);

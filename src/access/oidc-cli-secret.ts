@@ -1,25 +1,9 @@
-import { randomInt } from 'node:crypto';
 import type { Database } from '../db/database.ts';
 import type { UserRow } from '../db/users.ts';
 import type { Clock } from '../lib/clock.ts';
 import { RegistryError } from '../oci/errors.ts';
+import { passwordProblem } from './passwords.ts';
 import type { SecretBox } from './secret-box.ts';
-
-const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-
-/** Harbor's rule for passwords and CLI secrets: 8+ characters, a lower, an upper, a digit. */
-export function meetsSecretPolicy(secret: string): boolean {
-  return secret.length >= 8 && /[a-z]/.test(secret) && /[A-Z]/.test(secret) && /[0-9]/.test(secret);
-}
-
-/** A random 32-character CLI secret (about 190 bits) that also meets the policy. */
-export function generateCliSecret(): string {
-  for (;;) {
-    let secret = '';
-    for (let i = 0; i < 32; i++) secret += alphabet[randomInt(alphabet.length)];
-    if (meetsSecretPolicy(secret)) return secret;
-  }
-}
 
 /** Harbor's `oidc_user_meta` of a user, shown to that user only (it carries the secret). */
 export interface OidcUserMeta {
@@ -49,7 +33,7 @@ export class CliSecrets {
 
   /** Replaces the user's secret; 400 unless it meets the policy. */
   async set(userId: number, secret: string): Promise<void> {
-    if (!meetsSecretPolicy(secret)) {
+    if (passwordProblem(secret)) {
       throw new RegistryError(
         'BAD_REQUEST',
         'the password or secret must be longer than 8 chars with at least 1 uppercase letter, 1 lowercase letter and 1 number',

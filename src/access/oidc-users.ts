@@ -1,11 +1,12 @@
 import type { Database } from '../db/database.ts';
 import { groupTypes } from '../db/groups.ts';
-import type { UserRow } from '../db/users.ts';
+import { newUser, type UserRow } from '../db/users.ts';
 import type { Clock } from '../lib/clock.ts';
 import { RegistryError } from '../oci/errors.ts';
 import type { Authenticator } from './authenticator.ts';
-import { type CliSecrets, generateCliSecret } from './oidc-cli-secret.ts';
+import type { CliSecrets } from './oidc-cli-secret.ts';
 import type { OidcIdentity } from './oidc-client.ts';
+import { generateSecret } from './passwords.ts';
 import { usernameProblem } from './user-profile.ts';
 
 const oidcUserComment = 'Onboarded via OIDC provider';
@@ -46,22 +47,20 @@ export class OidcUsers {
         );
       }
       const now = this.clock.now();
-      const id = await db.users.insert({
-        username,
-        email: identity.email ?? null,
-        realname: username,
-        comment: oidcUserComment,
-        password_hash: null,
-        sysadmin: 0,
-        source: 'oidc',
-        external_id: externalIdOf(identity),
-        cli_secret: this.cliSecrets.seal(generateCliSecret()),
-        disabled: 0,
-        failed_logins: 0,
-        locked_until: 0,
-        created_at: now,
-        updated_at: now,
-      });
+      const id = await db.users.insert(
+        newUser(
+          {
+            username,
+            email: identity.email ?? null,
+            realname: username,
+            comment: oidcUserComment,
+            source: 'oidc',
+            external_id: externalIdOf(identity),
+            cli_secret: this.cliSecrets.seal(generateSecret()),
+          },
+          now,
+        ),
+      );
       const user = await db.users.findById(id);
       if (!user) throw new Error('the onboarded user vanished');
       return user;

@@ -1,5 +1,5 @@
 import type { Database } from '../db/database.ts';
-import type { UserRow } from '../db/users.ts';
+import { newUser, type UserRow } from '../db/users.ts';
 import type { Clock } from '../lib/clock.ts';
 import { RegistryError } from '../oci/errors.ts';
 import type { Authenticator } from './authenticator.ts';
@@ -73,22 +73,19 @@ export class UserService {
       if (await db.users.findByEmail(input.email)) {
         throw new RegistryError('CONFLICT', `email ${input.email} already exists`);
       }
-      return db.users.insert({
-        username: input.username,
-        email: input.email,
-        realname: input.realname,
-        comment: input.comment,
-        password_hash: passwordHash,
-        sysadmin: 0,
-        source: 'local',
-        external_id: null,
-        cli_secret: null,
-        disabled: 0,
-        failed_logins: 0,
-        locked_until: 0,
-        created_at: now,
-        updated_at: now,
-      });
+      return db.users.insert(
+        newUser(
+          {
+            username: input.username,
+            email: input.email,
+            realname: input.realname,
+            comment: input.comment,
+            password_hash: passwordHash,
+            source: 'local',
+          },
+          now,
+        ),
+      );
     });
     return this.get(id);
   }

@@ -5,6 +5,28 @@ export type UserRow = Selectable<UserTable>;
 export type NewUser = Insertable<UserTable>;
 export type UserChanges = Updateable<UserTable>;
 
+/** A new user row: what is given, and for the rest a fresh account's defaults. */
+export function newUser(
+  fields: Pick<NewUser, 'username' | 'source' | 'realname'> &
+    Partial<Pick<NewUser, 'email' | 'comment' | 'password_hash' | 'sysadmin' | 'external_id' | 'cli_secret'>>,
+  now: number,
+): NewUser {
+  return {
+    email: null,
+    comment: '',
+    password_hash: null,
+    sysadmin: 0,
+    external_id: null,
+    cli_secret: null,
+    ...fields,
+    disabled: 0,
+    failed_logins: 0,
+    locked_until: 0,
+    created_at: now,
+    updated_at: now,
+  };
+}
+
 export class UserQueries {
   constructor(private readonly db: Kysely<Schema>) {}
 

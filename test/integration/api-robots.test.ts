@@ -8,6 +8,7 @@ import { hashPassword } from '../../src/access/passwords.ts';
 import { roles } from '../../src/access/permissions.ts';
 import { ProjectDirectory } from '../../src/access/project-directory.ts';
 import { openSqliteDatabase } from '../../src/db/sqlite.ts';
+import { newUser } from '../../src/db/users.ts';
 import { startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
 import { basicAuth, type Credentials, RegistryClient, send, type TestResponse } from '../helpers/http.ts';
 
@@ -136,22 +137,17 @@ describe('robot accounts', () => {
         ['mia', roles.maintainer],
       ];
       for (const [who, role] of memberships) {
-        const id = await db.users.insert({
-          username: people[who].username,
-          email: null,
-          realname: who,
-          comment: '',
-          password_hash: await hashPassword(people[who].password),
-          sysadmin: 0,
-          source: 'local',
-          external_id: null,
-          cli_secret: null,
-          disabled: 0,
-          failed_logins: 0,
-          locked_until: 0,
-          created_at: now,
-          updated_at: now,
-        });
+        const id = await db.users.insert(
+          newUser(
+            {
+              username: people[who].username,
+              realname: who,
+              password_hash: await hashPassword(people[who].password),
+              source: 'local',
+            },
+            now,
+          ),
+        );
         await db.members.insert({
           project_id: projectIds.alpha!,
           entity_type: 'u',
