@@ -17,6 +17,7 @@ declare -A package_of=(
   [slapd]=slapd
   [ldapadd]=ldap-utils
   [openssl]=openssl
+  [zip]=zip
 )
 # slapd installs into /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/sbin:/sbin"

@@ -3,6 +3,7 @@ import { readVersion } from '../version.ts';
 import { configCommand } from './config.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
+import { vulndbCommand } from './vulndb.ts';
 
 /** The `berth` command line. */
 export function buildCli(): Command {
@@ -19,6 +20,7 @@ export function buildCli(): Command {
   program.addCommand(serveCommand());
   program.addCommand(migrateCommand());
   program.addCommand(configCommand());
+  program.addCommand(vulndbCommand());
   return program;
 }
 

@@ -1,4 +1,5 @@
 import { type Kysely, Migrator } from 'kysely';
+import { AdvisoryQueries } from './advisories.ts';
 import { AuditLogQueries } from './audit-logs.ts';
 import { BlobQueries } from './blobs.ts';
 import { GroupQueries } from './groups.ts';
@@ -35,6 +36,7 @@ export interface Database {
   readonly signingKeys: SigningKeyQueries;
   readonly auditLogs: AuditLogQueries;
   readonly jobs: JobQueries;
+  readonly advisories: AdvisoryQueries;
   /** Runs `work` in one transaction: all of its writes land, or none do. */
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
@@ -56,6 +58,7 @@ export class KyselyDatabase implements Database {
   readonly signingKeys: SigningKeyQueries;
   readonly auditLogs: AuditLogQueries;
   readonly jobs: JobQueries;
+  readonly advisories: AdvisoryQueries;
 
   constructor(private readonly kysely: Kysely<Schema>) {
     this.repositories = new RepositoryQueries(kysely);
@@ -72,6 +75,7 @@ export class KyselyDatabase implements Database {
     this.signingKeys = new SigningKeyQueries(kysely);
     this.auditLogs = new AuditLogQueries(kysely);
     this.jobs = new JobQueries(kysely);
+    this.advisories = new AdvisoryQueries(kysely);
   }
 
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T> {

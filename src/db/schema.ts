@@ -259,6 +259,54 @@ export interface PausedJobTypeTable {
   paused_at: number;
 }
 
+export type AdvisorySeverity = 'critical' | 'high' | 'medium' | 'low' | 'unknown';
+
+/** An OSV advisory (see migration 0005-vulndb); `id` is the OSV id, times are OSV's RFC 3339 text. */
+export interface AdvisoryTable {
+  id: string;
+  modified: string;
+  published: string | null;
+  withdrawn: string | null;
+  summary: string | null;
+  details: string | null;
+  severity: AdvisorySeverity;
+  cvss_vector: string | null;
+  cvss_score: number | null;
+  /** JSON array of strings. */
+  aliases: string;
+  /** JSON array of OSV references. */
+  references: string;
+  /** The OSV record as imported, JSON text. */
+  raw: string;
+}
+
+export interface AdvisoryAliasTable {
+  id: Generated<number>;
+  alias: string;
+  advisory_id: string;
+}
+
+/** One `affected[]` entry of an advisory. `ecosystem` as OSV spells it (`Debian:12`), `base_ecosystem` before the colon. */
+export interface AffectedPackageTable {
+  id: Generated<number>;
+  advisory_id: string;
+  ecosystem: string;
+  base_ecosystem: string;
+  package_name: string;
+  purl: string | null;
+  /** JSON array of OSV ranges. */
+  ranges: string;
+  /** JSON array of version strings. */
+  versions: string;
+}
+
+export interface VulndbImportTable {
+  id: Generated<number>;
+  source: string;
+  imported_at: number;
+  count: number;
+}
+
 export interface Schema {
   repositories: RepositoryTable;
   blobs: BlobTable;
@@ -285,4 +333,8 @@ export interface Schema {
   job_logs: JobLogTable;
   job_schedules: JobScheduleTable;
   paused_job_types: PausedJobTypeTable;
+  advisories: AdvisoryTable;
+  advisory_aliases: AdvisoryAliasTable;
+  affected_packages: AffectedPackageTable;
+  vulndb_imports: VulndbImportTable;
 }

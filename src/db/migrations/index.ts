@@ -3,6 +3,7 @@ import { registryTables } from './0001-registry.ts';
 import { accessTables } from './0002-access.ts';
 import { contentTables } from './0003-content.ts';
 import { jobTables } from './0004-jobs.ts';
+import { vulndbTables } from './0005-vulndb.ts';
 
 /** Every migration, in order. Names sort lexically; never rename or edit one that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -10,6 +11,7 @@ const migrations: Record<string, Migration> = {
   '0002-access': accessTables,
   '0003-content': contentTables,
   '0004-jobs': jobTables,
+  '0005-vulndb': vulndbTables,
 };
 
 export const migrationProvider: MigrationProvider = {
