@@ -1,0 +1,113 @@
+import type { ParsedManifest } from '../oci/manifest.ts';
+import { parseApkInstalled } from './apk.ts';
+import { type DebianDistro, parseDpkgStatus } from './dpkg.ts';
+import type { FileView } from './file-view.ts';
+import {
+  defaultWalkLimits,
+  type LayerView,
+  type OpenBlob,
+  type WalkLimits,
+  walkLayers,
+} from './layer-walker.ts';
+import type { OsPackage } from './os-package.ts';
+import { type DetectedOs, osFamily, parseOsRelease } from './os-release.ts';
+import { ScanError } from './scan-error.ts';
+import { isWantedFile, packageDatabasePaths } from './wanted-files.ts';
+
+export interface ScannedPackage extends OsPackage {
+  type: 'apk' | 'deb';
+  /** The layer whose copy of the package database first listed this name and version. */
+  layerDigest: string;
+  /** The package database the package was read from, as an absolute image path. */
+  dbPath: string;
+}
+
+export interface ImageAnalysis {
+  os?: DetectedOs;
+  packages: ScannedPackage[];
+  /** What the scanner saw but did not read, in words for the report. */
+  notes: string[];
+}
+
+/** Detects the OS and OS packages of one image (not an index: pick a platform first). */
+export async function analyzeImage(
+  manifest: ParsedManifest,
+  openBlob: OpenBlob,
+  limits: WalkLimits = defaultWalkLimits,
+): Promise<ImageAnalysis> {
+  if (manifest.kind !== 'image')
+    throw new ScanError('an image index has no layers; scan one of its manifests');
+  const walk = await walkLayers(manifest.layers, openBlob, isWantedFile, limits);
+  const notes = [...walk.notes];
+  const os = detectOs(walk.files);
+  if (!os) notes.push('no /etc/os-release or /usr/lib/os-release: operating system unknown');
+  if (os && ['rhel-like', 'amzn', 'suse'].includes(os.family)) {
+    notes.push(
+      `${os.prettyName ?? os.id}: rpm package databases are not read yet, so its packages are not listed`,
+    );
+  }
+  const packages: ScannedPackage[] = [];
+  if (walk.files.has(packageDatabasePaths.apk)) {
+    const parse = (text: string) => parseApkInstalled(text, os?.versionId);
+    packages.push(...withIntroducingLayer(walk.layers, packageDatabasePaths.apk, 'apk', parse));
+  }
+  const distro = debianDistro(os);
+  for (const path of walk.files.keys()) {
+    if (path === packageDatabasePaths.dpkg || path.startsWith(`${packageDatabasePaths.dpkgStatusDir}/`)) {
+      const requireStatus = path === packageDatabasePaths.dpkg;
+      const parse = (text: string) => parseDpkgStatus(text, distro, requireStatus);
+      packages.push(...withIntroducingLayer(walk.layers, path, 'deb', parse));
+    }
+  }
+  return { ...(os ? { os } : {}), packages, notes };
+}
+
+function detectOs(files: FileView): DetectedOs | undefined {
+  const file = files.get('etc/os-release') ?? files.get('usr/lib/os-release');
+  const release = file ? parseOsRelease(file.content.toString('utf8')) : undefined;
+  const hasStatusDir = [...files.keys()].some((path) =>
+    path.startsWith(`${packageDatabasePaths.dpkgStatusDir}/`),
+  );
+  // Google's distroless images keep dpkg records only as per-package files in status.d.
+  if (hasStatusDir && !files.has(packageDatabasePaths.dpkg)) {
+    return { ...(release ?? { id: 'debian', idLike: [] }), family: 'distroless' };
+  }
+  return release ? { ...release, family: osFamily(release) } : undefined;
+}
+
+function debianDistro(os: DetectedOs | undefined): DebianDistro {
+  const namespace = os?.id === 'ubuntu' ? 'ubuntu' : 'debian';
+  return os?.versionId ? { namespace, versionId: os.versionId } : { namespace };
+}
+
+const packageKey = (pkg: OsPackage): string => `${pkg.name}\u0000${pkg.version}\u0000${pkg.arch ?? ''}`;
+
+/**
+ * Replays the database file layer by layer: a package is introduced by the layer after which it
+ * stayed listed with the same version (a later upgrade or reinstall moves it to that layer).
+ */
+function withIntroducingLayer(
+  layers: readonly LayerView[],
+  path: string,
+  type: ScannedPackage['type'],
+  parse: (text: string) => OsPackage[],
+): ScannedPackage[] {
+  const introducedBy = new Map<string, string>();
+  let lastContent: Buffer | undefined;
+  let current: OsPackage[] = [];
+  for (const layer of layers) {
+    const file = layer.files.get(path);
+    if (file?.content === lastContent) continue;
+    lastContent = file?.content;
+    current = file ? parse(file.content.toString('utf8')) : [];
+    const listed = new Set(current.map(packageKey));
+    for (const key of [...introducedBy.keys()]) if (!listed.has(key)) introducedBy.delete(key);
+    for (const key of listed) if (!introducedBy.has(key)) introducedBy.set(key, layer.digest);
+  }
+  return current.map((pkg) => ({
+    ...pkg,
+    type,
+    layerDigest: introducedBy.get(packageKey(pkg))!,
+    dbPath: `/${path}`,
+  }));
+}

@@ -1,0 +1,158 @@
+import type { Readable } from 'node:stream';
+import type { Descriptor } from '../oci/manifest.ts';
+import { type FileView, resolveView, type TrackedFile, type TrackedNode } from './file-view.ts';
+import { baseName, isAtOrBelow, normaliseEntryPath, parentOf, resolveLinkTarget } from './image-paths.ts';
+import { openLayerTar } from './layer-decoder.ts';
+import { ScanError } from './scan-error.ts';
+import { readTarEntries, type TarEntry } from './tar-entries.ts';
+
+/** Opens a blob of the image by digest (in Berth: the blob store's read). */
+export type OpenBlob = (digest: string) => Promise<Readable> | Readable;
+
+export interface WalkLimits {
+  /** Largest file whose content is captured; a bigger wanted file fails the scan. */
+  maxFileBytes: number;
+  maxEntriesPerLayer: number;
+  maxEntriesTotal: number;
+}
+
+export const defaultWalkLimits: WalkLimits = {
+  maxFileBytes: 8 * 1024 * 1024,
+  maxEntriesPerLayer: 300_000,
+  maxEntriesTotal: 1_000_000,
+};
+
+export interface LayerView {
+  digest: string;
+  /** The wanted files as the image shows them once this layer is applied. */
+  files: FileView;
+}
+
+export interface WalkResult {
+  /** One view per layer, in order; the last is the image's final file system. */
+  layers: LayerView[];
+  files: FileView;
+  notes: string[];
+}
+
+const whiteoutPrefix = '.wh.';
+const opaqueMarker = '.wh..wh..opq';
+
+interface LayerChanges {
+  written: Map<string, TrackedNode | null>;
+  whiteouts: string[];
+  opaqueDirs: string[];
+}
+
+/**
+ * Streams each layer once, keeping only the files `wanted` asks for, and applies whiteouts,
+ * opaque directories and upper-layer overrides the way an overlay mount would.
+ */
+export async function walkLayers(
+  layers: readonly Descriptor[],
+  openBlob: OpenBlob,
+  wanted: (path: string) => boolean,
+  limits: WalkLimits = defaultWalkLimits,
+): Promise<WalkResult> {
+  const state = new Map<string, TrackedNode>();
+  const views: LayerView[] = [];
+  const notes: string[] = [];
+  let totalEntries = 0;
+  for (const layer of layers) {
+    const changes: LayerChanges = { written: new Map(), whiteouts: [], opaqueDirs: [] };
+    let layerEntries = 0;
+    let unsafePaths = 0;
+    const onEntry = async (entry: TarEntry): Promise<void> => {
+      layerEntries += 1;
+      totalEntries += 1;
+      if (layerEntries > limits.maxEntriesPerLayer) {
+        throw new ScanError(`layer ${layer.digest} has more than ${limits.maxEntriesPerLayer} entries`);
+      }
+      if (totalEntries > limits.maxEntriesTotal) {
+        throw new ScanError(`the image has more than ${limits.maxEntriesTotal} file entries`);
+      }
+      const path = normaliseEntryPath(entry.header.name);
+      if (path === undefined) {
+        if (entry.header.name.split('/').includes('..')) unsafePaths += 1;
+        return;
+      }
+      const fileToRead = recordEntry(path, entry, layer.digest, changes, wanted, limits, notes);
+      if (fileToRead) fileToRead.content = await entry.readAll(limits.maxFileBytes);
+    };
+    try {
+      const { tar } = await openLayerTar(await openBlob(layer.digest), layer.digest);
+      await readTarEntries(tar, onEntry);
+    } catch (error) {
+      if (error instanceof ScanError) throw error;
+      throw new ScanError(`layer ${layer.digest} is truncated or corrupt: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    if (unsafePaths > 0)
+      notes.push(`layer ${layer.digest}: ignored ${unsafePaths} entries with '..' in their path`);
+    applyLayer(state, changes);
+    views.push({ digest: layer.digest, files: resolveView(state, notes) });
+  }
+  return { layers: views, files: views.at(-1)?.files ?? new Map(), notes: [...new Set(notes)] };
+}
+
+function recordEntry(
+  path: string,
+  entry: TarEntry,
+  layerDigest: string,
+  changes: LayerChanges,
+  wanted: (path: string) => boolean,
+  limits: WalkLimits,
+  notes: string[],
+): TrackedFile | undefined {
+  const name = baseName(path);
+  if (name === opaqueMarker) {
+    changes.opaqueDirs.push(parentOf(path));
+    return undefined;
+  }
+  if (name.startsWith(whiteoutPrefix)) {
+    const parent = parentOf(path);
+    const hidden = name.slice(whiteoutPrefix.length);
+    changes.whiteouts.push(parent === '' ? hidden : `${parent}/${hidden}`);
+    return undefined;
+  }
+  if (!wanted(path)) return undefined;
+  const { type, size, linkname } = entry.header;
+  if (type === 'file' || type === 'contiguous-file') {
+    if ((size ?? 0) > limits.maxFileBytes) {
+      throw new ScanError(`/${path} in layer ${layerDigest} is larger than ${limits.maxFileBytes} bytes`);
+    }
+    const file: TrackedFile = { kind: 'file', content: Buffer.alloc(0), layerDigest };
+    changes.written.set(path, file);
+    return file;
+  }
+  if (type === 'symlink' || type === 'link') {
+    // Hard link names are archive paths; symlink targets are relative to the link's directory.
+    const target =
+      type === 'link' ? normaliseEntryPath(linkname ?? '') : resolveLinkTarget(path, linkname ?? '');
+    if (target === undefined) {
+      notes.push(`/${path} in layer ${layerDigest} links outside the image and was not read`);
+      changes.written.set(path, null);
+    } else {
+      changes.written.set(path, { kind: 'link', target, layerDigest });
+    }
+  } else {
+    // A directory or device now stands where the wanted file was.
+    changes.written.set(path, null);
+  }
+  return undefined;
+}
+
+/** Whiteouts and opaque markers hide lower layers only, so they apply before this layer's writes. */
+function applyLayer(state: Map<string, TrackedNode>, changes: LayerChanges): void {
+  for (const path of [...state.keys()]) {
+    const hidden =
+      changes.whiteouts.some((whiteout) => isAtOrBelow(path, whiteout)) ||
+      changes.opaqueDirs.some((dir) => path !== dir && isAtOrBelow(path, dir));
+    if (hidden) state.delete(path);
+  }
+  for (const [path, node] of changes.written) {
+    if (node) state.set(path, node);
+    else state.delete(path);
+  }
+}
