@@ -9,17 +9,21 @@ import {
   type WalkLimits,
   walkLayers,
 } from './layer-walker.ts';
+import { NpmFileSelection } from './npm.ts';
+import { npmPackagesOfImage } from './npm-image.ts';
 import type { OsPackage } from './os-package.ts';
 import { type DetectedOs, osFamily, parseOsRelease } from './os-release.ts';
 import { ScanError } from './scan-error.ts';
 import { isWantedFile, packageDatabasePaths } from './wanted-files.ts';
 
 export interface ScannedPackage extends OsPackage {
-  type: 'apk' | 'deb';
+  type: 'apk' | 'deb' | 'npm';
   /** The layer whose copy of the package database first listed this name and version. */
   layerDigest: string;
   /** The package database the package was read from, as an absolute image path. */
   dbPath: string;
+  /** Language packages: the directory the package is (or would be) installed in. */
+  installPath?: string;
 }
 
 export interface ImageAnalysis {
@@ -37,8 +41,12 @@ export async function analyzeImage(
 ): Promise<ImageAnalysis> {
   if (manifest.kind !== 'image')
     throw new ScanError('an image index has no layers; scan one of its manifests');
-  const walk = await walkLayers(manifest.layers, openBlob, isWantedFile, limits);
+  const npmFiles = new NpmFileSelection();
+  const wanted = (path: string): boolean => isWantedFile(path) || npmFiles.wants(path);
+  const walk = await walkLayers(manifest.layers, openBlob, wanted, limits);
   const notes = [...walk.notes];
+  const npmNote = npmFiles.note();
+  if (npmNote) notes.push(npmNote);
   const os = detectOs(walk.files);
   if (!os) notes.push('no /etc/os-release or /usr/lib/os-release: operating system unknown');
   if (os && ['rhel-like', 'amzn', 'suse'].includes(os.family)) {
@@ -58,6 +66,20 @@ export async function analyzeImage(
       const parse = (text: string) => parseDpkgStatus(text, distro, requireStatus);
       packages.push(...withIntroducingLayer(walk.layers, path, 'deb', parse));
     }
+  }
+  for (const pkg of npmPackagesOfImage(walk.layers, notes)) {
+    const { name, version, purl, layerDigest, filePath, path } = pkg;
+    packages.push({
+      name,
+      version,
+      sourceName: name,
+      sourceVersion: version,
+      purl,
+      type: 'npm',
+      layerDigest,
+      dbPath: filePath,
+      installPath: path,
+    });
   }
   return { ...(os ? { os } : {}), packages, notes };
 }
