@@ -37,8 +37,10 @@ import { BlobService } from './registry/blob-service.ts';
 import { ListingService } from './registry/listing-service.ts';
 import { ManifestService } from './registry/manifest-service.ts';
 import { UploadService } from './registry/upload-service.ts';
+import { ScanService } from './scan/scan-service.ts';
 import { FilesystemBlobStore } from './storage/filesystem/filesystem-blob-store.ts';
 import { readVersion } from './version.ts';
+import { AdvisoryStore } from './vuln/advisory-store.ts';
 
 export interface Berth {
   app: FastifyInstance;
@@ -162,6 +164,17 @@ export async function startBerth(
     pollIntervalMs: config.jobs.pollIntervalMs,
     leaseMs: config.jobs.leaseSeconds * 1000,
   });
+  const scans = new ScanService({
+    db,
+    store,
+    jobs,
+    advisories: new AdvisoryStore(db),
+    clock,
+    log,
+    version: readVersion(),
+  });
+  scans.register();
+  manifests.onStored((repository, digest) => scans.scanOnPush(repository, digest));
   const registry = {
     blobs: new BlobService({ db, store, clock }),
     uploads,
@@ -218,6 +231,7 @@ export async function startBerth(
           ldap,
           cliSecrets: oidc.cliSecrets,
           jobs,
+          scans,
           version: readVersion(),
         }),
       oidc.routes,

@@ -10,6 +10,7 @@ import { migrationProvider } from './migrations/index.ts';
 import { ProjectQueries } from './projects.ts';
 import { RepositoryQueries } from './repositories.ts';
 import { RobotQueries } from './robots.ts';
+import { ScanReportQueries } from './scan-reports.ts';
 import type { Schema } from './schema.ts';
 import { SettingQueries } from './settings.ts';
 import { SigningKeyQueries } from './signing-keys.ts';
@@ -37,6 +38,7 @@ export interface Database {
   readonly auditLogs: AuditLogQueries;
   readonly jobs: JobQueries;
   readonly advisories: AdvisoryQueries;
+  readonly scanReports: ScanReportQueries;
   /** Runs `work` in one transaction: all of its writes land, or none do. */
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
@@ -59,6 +61,7 @@ export class KyselyDatabase implements Database {
   readonly auditLogs: AuditLogQueries;
   readonly jobs: JobQueries;
   readonly advisories: AdvisoryQueries;
+  readonly scanReports: ScanReportQueries;
 
   constructor(private readonly kysely: Kysely<Schema>) {
     this.repositories = new RepositoryQueries(kysely);
@@ -76,6 +79,7 @@ export class KyselyDatabase implements Database {
     this.auditLogs = new AuditLogQueries(kysely);
     this.jobs = new JobQueries(kysely);
     this.advisories = new AdvisoryQueries(kysely);
+    this.scanReports = new ScanReportQueries(kysely);
   }
 
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T> {

@@ -307,6 +307,29 @@ export interface VulndbImportTable {
   count: number;
 }
 
+export type ScanStatus = 'Pending' | 'Running' | 'Success' | 'Error' | 'Stopped';
+
+/** One scanner's latest report on a manifest digest (see migration 0006-scans); times are epoch ms. */
+export interface ScanReportTable {
+  id: Generated<number>;
+  digest: string;
+  scanner_name: string;
+  scanner_version: string;
+  status: ScanStatus;
+  /** Harbor's vulnerability report (version 1.1), JSON text, once the scan succeeded. */
+  report: string | null;
+  /** JSON: { total, fixable, summary: { Critical: n, ... } }. */
+  summary: string | null;
+  /** The vulnerability database the scan used: its last import's source, and when it was imported. */
+  db_version: string | null;
+  db_imported_at: number | null;
+  job_id: number | null;
+  requested_at: number;
+  started_at: number | null;
+  finished_at: number | null;
+  error: string | null;
+}
+
 export interface Schema {
   repositories: RepositoryTable;
   blobs: BlobTable;
@@ -337,4 +360,5 @@ export interface Schema {
   advisory_aliases: AdvisoryAliasTable;
   affected_packages: AffectedPackageTable;
   vulndb_imports: VulndbImportTable;
+  scan_reports: ScanReportTable;
 }

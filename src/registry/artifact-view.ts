@@ -8,6 +8,8 @@ import { RegistryError } from '../oci/errors.ts';
 import { type Descriptor, parseManifest } from '../oci/manifest.ts';
 import { manifestKinds } from '../oci/media-types.ts';
 import { parseReference } from '../oci/reference.ts';
+import { scanOverview } from '../scan/scan-overview.ts';
+import { scannerName } from '../scan/scan-service.ts';
 import type { BlobService } from './blob-service.ts';
 import type { ManifestService } from './manifest-service.ts';
 
@@ -169,7 +171,8 @@ export class ArtifactViews {
         this.tagView(repository, tag, row.id),
       );
     }
-    if (options.withScanOverview) view.scan_overview = {};
+    if (options.withScanOverview)
+      view.scan_overview = scanOverview(await this.db.scanReports.find(row.digest, scannerName));
     if (options.withAccessory) {
       view.accessories = content.accessoriesOf(row.digest).map((accessory) => ({
         id: accessory.id,

@@ -31,6 +31,9 @@ export interface StoredManifest {
   bytes: Buffer;
 }
 
+/** Told of each manifest stored by a push, after its transaction committed; must not throw. */
+export type ManifestStoredListener = (repository: string, digest: Digest) => void;
+
 export interface PutResult {
   digest: Digest;
   subject?: Digest;
@@ -59,12 +62,17 @@ export class ManifestService {
   private readonly store: BlobReader & BlobWriter;
   private readonly clock: Clock;
   private readonly contents: LruCache<string, Buffer>;
+  private readonly storedListeners: ManifestStoredListener[] = [];
 
   constructor(options: ManifestServiceOptions) {
     this.db = options.db;
     this.store = options.store;
     this.clock = options.clock;
     this.contents = new LruCache(options.cacheBytes ?? 32 * 1024 * 1024, (bytes) => bytes.length + 128);
+  }
+
+  onStored(listener: ManifestStoredListener): void {
+    this.storedListeners.push(listener);
   }
 
   async put(
@@ -100,6 +108,7 @@ export class ManifestService {
       if (reference.kind === 'tag') await db.tags.upsert(repository, reference.tag, digest, now);
     });
     this.contents.set(digest, bytes);
+    for (const listener of this.storedListeners) listener(repository, digest);
     return manifest.subject ? { digest, subject: manifest.subject.digest } : { digest };
   }
 

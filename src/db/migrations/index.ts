@@ -4,6 +4,7 @@ import { accessTables } from './0002-access.ts';
 import { contentTables } from './0003-content.ts';
 import { jobTables } from './0004-jobs.ts';
 import { vulndbTables } from './0005-vulndb.ts';
+import { scanTables } from './0006-scans.ts';
 
 /** Every migration, in order. Names sort lexically; never rename or edit one that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -12,6 +13,7 @@ const migrations: Record<string, Migration> = {
   '0003-content': contentTables,
   '0004-jobs': jobTables,
   '0005-vulndb': vulndbTables,
+  '0006-scans': scanTables,
 };
 
 export const migrationProvider: MigrationProvider = {

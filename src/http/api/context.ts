@@ -18,6 +18,7 @@ import type { JobService } from '../../jobs/job-service.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { ArtifactService } from '../../registry/artifact-service.ts';
 import type { ManifestService } from '../../registry/manifest-service.ts';
+import type { ScanService } from '../../scan/scan-service.ts';
 
 /** What the management API's routes may call: services, never storage directly. */
 export interface ApiServices {
@@ -42,5 +43,6 @@ export interface ApiServices {
   /** OIDC users' CLI secrets; `metaFor` gives GET /users/current its `oidc_user_meta`. */
   cliSecrets: CliSecrets;
   jobs: JobService;
+  scans: ScanService;
   version: string;
 }

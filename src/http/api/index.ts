@@ -12,6 +12,7 @@ import { memberRoutes } from './members.ts';
 import { projectRoutes } from './projects.ts';
 import { repositoryRoutes } from './repositories.ts';
 import { robotRoutes } from './robots.ts';
+import { scanRoutes } from './scans.ts';
 import { systemRoutes } from './system.ts';
 import { userGroupRoutes } from './usergroups.ts';
 import { userRoutes } from './users.ts';
@@ -29,6 +30,7 @@ const resources: ((api: FastifyInstance, services: ApiServices) => Promise<void>
   configurationRoutes,
   repositoryRoutes,
   artifactRoutes,
+  scanRoutes,
   auditLogRoutes,
   jobServiceRoutes,
 ];
