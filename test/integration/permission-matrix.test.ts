@@ -4,14 +4,23 @@ import { startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
 import { basicAuth, type Credentials, RegistryClient, send, sha256 } from '../helpers/http.ts';
 
 /**
- * The whole permission matrix over real HTTP: every kind of caller × every action, on a public
+ * The whole permission matrix over real HTTP: every kind of caller × every action (pull, push, delete, list, scan, manage members, robots and project settings), on a public
  * and a private project, through /v2 and /api/v2.0 alike. The expectations are Harbor's role
  * meanings written out by hand here, not read from Berth's own tables.
  */
 
 type Visibility = 'public' | 'private';
-type Action = 'pull' | 'push' | 'delete' | 'list' | 'members' | 'robots' | 'policies';
-const actions: readonly Action[] = ['pull', 'push', 'delete', 'list', 'members', 'robots', 'policies'];
+type Action = 'pull' | 'push' | 'delete' | 'list' | 'scan' | 'members' | 'robots' | 'policies';
+const actions: readonly Action[] = [
+  'pull',
+  'push',
+  'delete',
+  'list',
+  'scan',
+  'members',
+  'robots',
+  'policies',
+];
 
 type Row = Partial<Record<Action, boolean | Visibility>>;
 
@@ -22,12 +31,13 @@ const expected: Record<string, Row> = {
   'limited guest': { pull: true, list: true },
   guest: { pull: true, list: true },
   developer: { pull: true, push: true, list: true },
-  maintainer: { pull: true, push: true, delete: true, list: true },
+  maintainer: { pull: true, push: true, delete: true, list: true, scan: true },
   'project admin': {
     pull: true,
     push: true,
     delete: true,
     list: true,
+    scan: true,
     members: true,
     robots: true,
     policies: true,
@@ -37,6 +47,7 @@ const expected: Record<string, Row> = {
     push: true,
     delete: true,
     list: true,
+    scan: true,
     members: true,
     robots: true,
     policies: true,
@@ -45,6 +56,7 @@ const expected: Record<string, Row> = {
   'robot: pull+push': { pull: true, push: true, list: 'public' },
   'robot: delete': { pull: 'public', delete: true, list: 'public' },
   'robot: list': { pull: 'public', list: true },
+  'robot: scan': { pull: 'public', list: 'public', scan: true },
 };
 
 const memberRoles: Record<string, number> = {
@@ -66,6 +78,7 @@ const robotAccess: Record<string, { resource: string; action: string }[]> = {
     { resource: 'repository', action: 'list' },
     { resource: 'artifact', action: 'list' },
   ],
+  'robot: scan': [{ resource: 'scan', action: 'create' }],
 };
 
 const password = 'Matrix-Pass-1';
@@ -194,6 +207,11 @@ describe('permission matrix', () => {
       }
       case 'list':
         return outcome(await asCaller('GET', `/projects/${project}/repositories`), 200);
+      case 'scan':
+        return outcome(
+          await asCaller('POST', `/projects/${project}/repositories/app/artifacts/v1/scan`),
+          202,
+        );
       case 'members': {
         const response = await asCaller('POST', `/projects/${project}/members`, {
           role_id: 3,
