@@ -138,6 +138,13 @@ export class Authenticator {
    * Whether a registry token's subject may still use it: a robot's tokens stop working as soon
    * as it is disabled, deleted or expired, not when they expire.
    */
+  /** The cached answer of `tokenSubjectActive` for users, when there is a fresh one. */
+  knownActiveUser(subject: string): boolean | undefined {
+    if (subject.startsWith(robotPrefix)) return undefined;
+    const known = this.activeUsers.get(subject);
+    return known && known.until > this.clock.now() ? known.active : undefined;
+  }
+
   async tokenSubjectActive(subject: string): Promise<boolean> {
     if (subject.startsWith(robotPrefix)) return (await this.robots?.active(subject)) ?? false;
     // Users too: a deleted or disabled user's tokens stop at once on this node (within

@@ -95,6 +95,11 @@ export class TokenService {
       .sign(key.privateKey);
   }
 
+  /** A token verified moments ago (and not yet expired), without any asynchronous work. */
+  recentlyVerified(token: string): VerifiedToken | undefined {
+    return this.verified.get(token);
+  }
+
   /** The token's subject and access if it is ours, unexpired and untampered; else undefined. */
   async verify(token: string): Promise<VerifiedToken | undefined> {
     const cached = this.verified.get(token);

@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Authenticator } from '../../access/authenticator.ts';
-import { anonymous } from '../../access/caller.ts';
-import type { TokenService } from '../../access/token-service.ts';
+import { anonymous, type Caller } from '../../access/caller.ts';
+import type { TokenService, VerifiedToken } from '../../access/token-service.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
 import type { RateLimiter } from '../../lib/rate-limiter.ts';
 import { RegistryError } from '../../oci/errors.ts';
@@ -17,6 +17,18 @@ export interface AuthenticationServices {
   failedLogins?: RateLimiter;
   /** Browser sessions (`sid` cookie, after an OIDC login) for the API; unsafe methods need the CSRF header. */
   browserSessions?: SessionAuthServices;
+}
+
+const tokenCallers = new WeakMap<VerifiedToken, Caller>();
+
+/** One caller object per verified token, reused while the token is cached. */
+function callerOf(verified: VerifiedToken): Caller {
+  let caller = tokenCallers.get(verified);
+  if (!caller) {
+    caller = { kind: 'token', name: verified.subject, access: verified.access };
+    tokenCallers.set(verified, caller);
+  }
+  return caller;
 }
 
 function refuse(
@@ -96,10 +108,17 @@ export function authenticateRequests({
       return;
     }
     if (scheme === 'bearer') {
+      // The hot path of token-authenticated pulls: a token verified moments ago, whose user is
+      // known to be active, costs one keyed hash and two map lookups, nothing asynchronous.
+      const recent = tokens.recentlyVerified(value);
+      if (recent && authenticator.knownActiveUser(recent.subject) === true) {
+        request.caller = callerOf(recent);
+        return;
+      }
       const verified = await tokens.verify(value);
       if (!verified || !(await authenticator.tokenSubjectActive(verified.subject)))
         throw refuse(request, tokens, 'invalid or expired token', 'invalid_token');
-      request.caller = { kind: 'token', name: verified.subject, access: verified.access };
+      request.caller = callerOf(verified);
       return;
     }
     throw refuse(
