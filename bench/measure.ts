@@ -127,7 +127,7 @@ export async function loadVariants(tool: LoadTool, variants: readonly LoadVarian
   const runs = new Map<string, LoadResult[]>(variants.map((variant) => [variant.label, []]));
   for (const variant of variants)
     await tool({ ...(await variant.spec()), connections, seconds: warmupSeconds });
-  for (let repetition = 0; repetition < settings.repetitions; repetition++) {
+  for (let repetition = 0; repetition < settings.variantRepetitions; repetition++) {
     const order = repetition % 2 === 0 ? variants : [...variants].reverse();
     for (const variant of order) {
       const result = await tool({ ...(await variant.spec()), connections, seconds: runSeconds });
@@ -137,6 +137,7 @@ export async function loadVariants(tool: LoadTool, variants: readonly LoadVarian
   }
   for (const variant of variants) {
     const results = runs.get(variant.label)!;
+    // Every variant's median is over the same interleaved rounds.
     variant.rpsRow.berth = median(results.map((run) => run.rps));
     variant.rpsRow.samples = { tool: results[0]?.tool, runs: results };
   }

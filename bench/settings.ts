@@ -8,6 +8,8 @@ export const settings = {
   repetitions: 3,
   smallBlobs: { count: 2000, minBytes: 1024, maxBytes: 4096, concurrency: 16 },
   load: { connections: 20, warmupSeconds: 5, runSeconds: 4 },
+  /** Runs per variant when one Berth is loaded several ways (anonymous, basic, token): more, as the differences sought are small. */
+  variantRepetitions: 5,
   tags: { count: 5000, concurrency: 16, listRequests: 100, listWarmup: 5 },
   hugeBlobBytes: 1024 * MiB,
   rssLimitBytes: 200 * MiB,
