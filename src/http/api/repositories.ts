@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Action, ProjectResource } from '../../access/permissions.ts';
 import type { ProjectRef } from '../../access/project-directory.ts';
 import type { RepositorySummary } from '../../db/repositories.ts';
@@ -8,7 +8,7 @@ import { isRepositoryName } from '../../oci/reference.ts';
 import { auditOrigin } from '../audit-origin.ts';
 import { requireProject } from './authz.ts';
 import type { ApiServices } from './context.ts';
-import { pageOf, pageParams, setPageHeaders } from './pagination.ts';
+import { type PageParams, pageOf, pageParams, setPageHeaders } from './pagination.ts';
 import { matches, parseQuery } from './query.ts';
 import { ErrorsSchema, isoTime, PageQuery } from './schemas.ts';
 import { sortItems } from './sorting.ts';
@@ -105,6 +105,25 @@ function filterRepositories<T extends RepositorySummary>(
   return result;
 }
 
+/** One page of repositories as both list routes answer: `q` filtered, sorted, paged, as JSON. */
+function repositoryPage<T extends RepositorySummary>(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  query: Static<typeof PageQuery>,
+  params: PageParams,
+  items: T[],
+  projectIdOf: (item: T) => number,
+) {
+  const found = sortItems(
+    filterRepositories(items, query.q, projectIdOf),
+    query.sort,
+    sortKeys,
+    '-creation_time,name',
+  );
+  setPageHeaders(request, reply, params, found.length);
+  return pageOf(found, params).map((summary) => repositoryJson(summary, projectIdOf(summary)));
+}
+
 /** Harbor's repositories: per project, across projects, one by one (read, describe, delete). */
 export async function repositoryRoutes(api: FastifyInstance, services: ApiServices): Promise<void> {
   api.get(
@@ -124,14 +143,7 @@ export async function repositoryRoutes(api: FastifyInstance, services: ApiServic
       const params = pageParams(query);
       const project = await requireNamedProject(services, request, project_name, 'repository', 'list');
       const all = await services.artifacts.repositories(project.name);
-      const found = sortItems(
-        filterRepositories(all, query.q, () => project.id),
-        query.sort,
-        sortKeys,
-        '-creation_time,name',
-      );
-      setPageHeaders(request, reply, params, found.length);
-      return pageOf(found, params).map((summary) => repositoryJson(summary, project.id));
+      return repositoryPage(request, reply, query, params, all, () => project.id);
     },
   );
 
@@ -159,14 +171,7 @@ export async function repositoryRoutes(api: FastifyInstance, services: ApiServic
         .filter(
           (summary): summary is RepositorySummary & { projectId: number } => summary.projectId !== undefined,
         );
-      const found = sortItems(
-        filterRepositories(all, query.q, (item) => item.projectId),
-        query.sort,
-        sortKeys,
-        '-creation_time,name',
-      );
-      setPageHeaders(request, reply, params, found.length);
-      return pageOf(found, params).map((summary) => repositoryJson(summary, summary.projectId));
+      return repositoryPage(request, reply, query, params, all, (item) => item.projectId);
     },
   );
 
