@@ -11,7 +11,7 @@ import { requireAuthenticated, requireProject } from './authz.ts';
 import type { ApiServices } from './context.ts';
 import { pageOf, pageParams, setPageHeaders } from './pagination.ts';
 import { matches, parseQuery } from './query.ts';
-import { ErrorsSchema, isoTime, PageQuery } from './schemas.ts';
+import { CreatedResponses, ErrorsSchema, isoTime, PageQuery } from './schemas.ts';
 
 const Metadata = Type.Record(Type.String(), Type.String(), {
   description: `Harbor's project metadata, string values; keys: ${projectMetadataKeys.join(', ')}`,
@@ -178,13 +178,7 @@ export async function projectRoutes(api: FastifyInstance, services: ApiServices)
         tags: ['project'],
         summary: 'Create a project; the creator becomes its project admin',
         body: ProjectReq,
-        response: {
-          201: Type.Null(),
-          400: ErrorsSchema,
-          401: ErrorsSchema,
-          403: ErrorsSchema,
-          409: ErrorsSchema,
-        },
+        response: CreatedResponses,
       },
     },
     async (request, reply) => {

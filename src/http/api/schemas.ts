@@ -5,6 +5,15 @@ export const ErrorsSchema = Type.Object({
   errors: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
 });
 
+/** The answers of a route that creates something: 201 with a Location, or Harbor's refusals. */
+export const CreatedResponses = {
+  201: Type.Null(),
+  400: ErrorsSchema,
+  401: ErrorsSchema,
+  403: ErrorsSchema,
+  409: ErrorsSchema,
+};
+
 /** `q`, `sort`, `page`, `page_size`: the list parameters of every collection. */
 export const PageQuery = Type.Object({
   q: Type.Optional(Type.String({ description: 'k=v, k=~fuzzy, k=[min~max], k={a b}, comma-separated' })),

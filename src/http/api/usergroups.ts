@@ -6,7 +6,7 @@ import { audited } from './audited.ts';
 import { requireAuthenticated, requireSystem } from './authz.ts';
 import type { ApiServices } from './context.ts';
 import { pageOf, pageParams, setPageHeaders } from './pagination.ts';
-import { ErrorsSchema, PageQuery } from './schemas.ts';
+import { CreatedResponses, ErrorsSchema, PageQuery } from './schemas.ts';
 
 const UserGroup = Type.Object({
   id: Type.Optional(Type.Integer()),
@@ -94,13 +94,7 @@ export async function userGroupRoutes(api: FastifyInstance, services: ApiService
         tags: ['usergroup'],
         summary: 'Create a user group (system administrators)',
         body: UserGroup,
-        response: {
-          201: Type.Null(),
-          400: ErrorsSchema,
-          401: ErrorsSchema,
-          403: ErrorsSchema,
-          409: ErrorsSchema,
-        },
+        response: CreatedResponses,
       },
     },
     async (request, reply) => {

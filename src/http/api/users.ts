@@ -7,7 +7,7 @@ import { requireAuthenticated, requireSystem } from './authz.ts';
 import type { ApiServices } from './context.ts';
 import { pageOf, pageParams, setPageHeaders } from './pagination.ts';
 import { matches, parseQuery } from './query.ts';
-import { ErrorsSchema, PageQuery } from './schemas.ts';
+import { CreatedResponses, ErrorsSchema, PageQuery } from './schemas.ts';
 import { sortItems } from './sorting.ts';
 import {
   Changed,
@@ -75,13 +75,7 @@ export async function userRoutes(api: FastifyInstance, services: ApiServices): P
         tags: ['user'],
         summary: 'Create a local user (database auth mode, system administrators)',
         body: UserCreationReq,
-        response: {
-          201: Type.Null(),
-          400: ErrorsSchema,
-          401: ErrorsSchema,
-          403: ErrorsSchema,
-          409: ErrorsSchema,
-        },
+        response: CreatedResponses,
       },
     },
     async (request, reply) => {
