@@ -1,28 +1,24 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { apiRequest } from '../helpers/api.ts';
 import { startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
-import { basicAuth, type Credentials, RegistryClient, send, sha256 } from '../helpers/http.ts';
+import { basicAuth, type Credentials, RegistryClient, sha256 } from '../helpers/http.ts';
 
 /**
  * Harbor's repository, artifact and tag API over content pushed through /v2 with a real
  * client, and the registry's view of changes made through the API.
  */
 
-const admin = basicAuth(testAdmin);
+const _admin = basicAuth(testAdmin);
 const guest: Credentials = { username: 'content-guest', password: 'Content-Guest-1' };
 const outsider: Credentials = { username: 'content-outsider', password: 'Content-Outsider-1' };
 
 let berth: TestBerth;
 let registry: RegistryClient;
 
+/** The management API as `as` (the administrator unless told; null: anonymous). */
 function api(method: string, path: string, options: { body?: unknown; as?: Credentials | null } = {}) {
-  const headers: Record<string, string> = {};
-  if (options.as !== null) headers.authorization = options.as ? basicAuth(options.as) : admin;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  return send(berth.url, method, `/api/v2.0${path}`, {
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
+  return apiRequest(berth, options.as === undefined ? testAdmin : options.as, method, path, options.body);
 }
 
 async function ok<T>(

@@ -4,15 +4,16 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { openSqliteDatabase } from '../../src/db/sqlite.ts';
+import { apiRequest } from '../helpers/api.ts';
 import { makeTempDir, startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
-import { basicAuth, type Credentials, RegistryClient, send } from '../helpers/http.ts';
+import { basicAuth, type Credentials, RegistryClient } from '../helpers/http.ts';
 
 /**
  * Harbor's audit log API over events that real requests caused: pushes through /v2, and tag,
  * artifact and repository changes through /api/v2.0.
  */
 
-const admin = basicAuth(testAdmin);
+const _admin = basicAuth(testAdmin);
 const member: Credentials = { username: 'ledger-guest', password: 'Ledger-Guest-1' };
 const outsider: Credentials = { username: 'ledger-outsider', password: 'Ledger-Outsider-1' };
 
@@ -29,14 +30,9 @@ let berth: TestBerth;
 let registry: RegistryClient;
 let started: number;
 
+/** The management API as `as` (the administrator unless told; null: anonymous). */
 function api(method: string, path: string, options: { body?: unknown; as?: Credentials | null } = {}) {
-  const headers: Record<string, string> = {};
-  if (options.as !== null) headers.authorization = options.as ? basicAuth(options.as) : admin;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  return send(berth.url, method, `/api/v2.0${path}`, {
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
+  return apiRequest(berth, options.as === undefined ? testAdmin : options.as, method, path, options.body);
 }
 
 async function ok(method: string, path: string, options: { body?: unknown; as?: Credentials | null } = {}) {
