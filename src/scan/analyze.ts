@@ -1,23 +1,29 @@
 import type { ParsedManifest } from '../oci/manifest.ts';
 import { parseApkInstalled } from './apk.ts';
+import { streamDetectors } from './binary/index.ts';
 import { type DebianDistro, parseDpkgStatus } from './dpkg.ts';
 import type { FileView } from './file-view.ts';
+import { fileDetectors } from './lang/index.ts';
+import { type LanguageDetectors, languagePackagesOfImage } from './language-image.ts';
+import type { LanguageEcosystem } from './language-package.ts';
 import {
   defaultWalkLimits,
+  type FileSelection,
   type LayerView,
   type OpenBlob,
   type WalkLimits,
   walkLayers,
 } from './layer-walker.ts';
-import { NpmFileSelection } from './npm.ts';
-import { npmPackagesOfImage } from './npm-image.ts';
+import { NpmFileSelection, npmInstalledDetector, npmLockfileDetector } from './npm.ts';
 import type { OsPackage } from './os-package.ts';
 import { type DetectedOs, osFamily, parseOsRelease } from './os-release.ts';
+import { maxRpmDatabaseBytes, parseRpmDatabase, rpmDatabasePaths } from './rpm.ts';
 import { ScanError } from './scan-error.ts';
 import { isWantedFile, packageDatabasePaths } from './wanted-files.ts';
 
 export interface ScannedPackage extends OsPackage {
-  type: 'apk' | 'deb' | 'npm';
+  /** The OS package manager, or the OSV ecosystem of a language package. */
+  type: 'apk' | 'deb' | 'rpm' | LanguageEcosystem;
   /** The layer whose copy of the package database first listed this name and version. */
   layerDigest: string;
   /** The package database the package was read from, as an absolute image path. */
@@ -33,49 +39,81 @@ export interface ImageAnalysis {
   notes: string[];
 }
 
-/** Detects the OS and OS packages of one image (not an index: pick a platform first). */
+const isRpmDatabase = (path: string): boolean => (rpmDatabasePaths as readonly string[]).includes(path);
+
+export const languageDetectors: LanguageDetectors = {
+  files: [npmLockfileDetector, npmInstalledDetector, ...fileDetectors],
+  streams: streamDetectors,
+};
+
+/** Detects the OS, OS packages and language packages of one image (not an index). */
 export async function analyzeImage(
   manifest: ParsedManifest,
   openBlob: OpenBlob,
   limits: WalkLimits = defaultWalkLimits,
+  detectors: LanguageDetectors = languageDetectors,
 ): Promise<ImageAnalysis> {
   if (manifest.kind !== 'image')
     throw new ScanError('an image index has no layers; scan one of its manifests');
   const npmFiles = new NpmFileSelection();
-  const wanted = (path: string): boolean => isWantedFile(path) || npmFiles.wants(path);
-  const walk = await walkLayers(manifest.layers, openBlob, wanted, limits);
+  const selection: FileSelection = {
+    capture(path) {
+      if (isWantedFile(path)) return limits.maxFileBytes;
+      if (isRpmDatabase(path)) return maxRpmDatabaseBytes;
+      const detector = detectors.files.find((candidate) => candidate.matches(path));
+      if (!detector) return undefined;
+      if (detector.name.startsWith('npm-') && !npmFiles.wants(path)) return undefined;
+      return detector.maxBytes;
+    },
+    extractor: (path, size, mode) =>
+      detectors.streams.find((candidate) => candidate.matches(path, size, mode)),
+  };
+  const walk = await walkLayers(manifest.layers, openBlob, selection, limits);
   const notes = [...walk.notes];
   const npmNote = npmFiles.note();
   if (npmNote) notes.push(npmNote);
   const os = detectOs(walk.files);
   if (!os) notes.push('no /etc/os-release or /usr/lib/os-release: operating system unknown');
-  if (os && ['rhel-like', 'amzn', 'suse'].includes(os.family)) {
-    notes.push(
-      `${os.prettyName ?? os.id}: rpm package databases are not read yet, so its packages are not listed`,
-    );
-  }
   const packages: ScannedPackage[] = [];
   if (walk.files.has(packageDatabasePaths.apk)) {
-    const parse = (text: string) => parseApkInstalled(text, os?.versionId);
+    const parse = (content: Buffer) => parseApkInstalled(content.toString('utf8'), os?.versionId);
     packages.push(...withIntroducingLayer(walk.layers, packageDatabasePaths.apk, 'apk', parse));
   }
   const distro = debianDistro(os);
   for (const path of walk.files.keys()) {
     if (path === packageDatabasePaths.dpkg || path.startsWith(`${packageDatabasePaths.dpkgStatusDir}/`)) {
       const requireStatus = path === packageDatabasePaths.dpkg;
-      const parse = (text: string) => parseDpkgStatus(text, distro, requireStatus);
+      const parse = (content: Buffer) => parseDpkgStatus(content.toString('utf8'), distro, requireStatus);
       packages.push(...withIntroducingLayer(walk.layers, path, 'deb', parse));
     }
   }
-  for (const pkg of npmPackagesOfImage(walk.layers, notes)) {
-    const { name, version, purl, layerDigest, filePath, path } = pkg;
+  const rpmPath = rpmDatabasePaths.find((path) => walk.files.has(path));
+  if (rpmPath) {
+    const rpmNotes = new Set<string>();
+    const parse = (content: Buffer) => {
+      const contents = parseRpmDatabase(content, os, `/${rpmPath}`);
+      for (const note of contents.notes) rpmNotes.add(note);
+      return contents.packages;
+    };
+    packages.push(...withIntroducingLayer(walk.layers, rpmPath, 'rpm', parse));
+    notes.push(...rpmNotes);
+  } else if (os && ['rhel-like', 'amzn', 'suse'].includes(os.family)) {
+    notes.push(`${os.prettyName ?? os.id}: no rpm database found, so its rpm packages are not listed`);
+  }
+  for (const [path, file] of walk.files) {
+    if (file.detector === undefined) continue;
+    const detector = detectors.streams.find((candidate) => candidate.name === file.detector);
+    for (const note of detector?.notes?.(file.content) ?? []) notes.push(`/${path}: ${note}`);
+  }
+  for (const pkg of languagePackagesOfImage(walk.layers, detectors)) {
+    const { ecosystem, name, version, purl, layerDigest, filePath, path } = pkg;
     packages.push({
       name,
       version,
       sourceName: name,
       sourceVersion: version,
       purl,
-      type: 'npm',
+      type: ecosystem,
       layerDigest,
       dbPath: filePath,
       installPath: path,
@@ -112,7 +150,7 @@ function withIntroducingLayer(
   layers: readonly LayerView[],
   path: string,
   type: ScannedPackage['type'],
-  parse: (text: string) => OsPackage[],
+  parse: (content: Buffer) => OsPackage[],
 ): ScannedPackage[] {
   const introducedBy = new Map<string, string>();
   let lastContent: Buffer | undefined;
@@ -121,7 +159,7 @@ function withIntroducingLayer(
     const file = layer.files.get(path);
     if (file?.content === lastContent) continue;
     lastContent = file?.content;
-    current = file ? parse(file.content.toString('utf8')) : [];
+    current = file ? parse(file.content) : [];
     const listed = new Set(current.map(packageKey));
     for (const key of [...introducedBy.keys()]) if (!listed.has(key)) introducedBy.delete(key);
     for (const key of listed) if (!introducedBy.has(key)) introducedBy.set(key, layer.digest);

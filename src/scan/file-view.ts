@@ -1,8 +1,11 @@
 /** A wanted file as the layer walker tracks it: content, or a link to another image path. */
 export interface TrackedFile {
   kind: 'file';
+  /** The file's bytes, or the summary its stream detector made of them. */
   content: Buffer;
   layerDigest: string;
+  /** The stream detector that summarised the file, when it was too big to capture. */
+  detector?: string;
 }
 
 export interface TrackedLink {
@@ -18,6 +21,7 @@ export interface ImageFile {
   content: Buffer;
   /** The layer that last wrote the content (for a link: the layer that wrote its target). */
   layerDigest: string;
+  detector?: string;
 }
 
 /** Wanted files by image path (no leading `/`), links followed. */
@@ -38,9 +42,10 @@ export function resolveView(state: ReadonlyMap<string, TrackedNode>, notes: stri
       current = state.get(current.target);
       hops += 1;
     }
-    if (current?.kind === 'file')
-      view.set(path, { content: current.content, layerDigest: current.layerDigest });
-    else if (current?.kind === 'link') notes.push(`/${path} is part of a symlink loop and was not read`);
+    if (current?.kind === 'file') {
+      const { content, layerDigest, detector } = current;
+      view.set(path, detector ? { content, layerDigest, detector } : { content, layerDigest });
+    } else if (current?.kind === 'link') notes.push(`/${path} is part of a symlink loop and was not read`);
     else notes.push(`/${path} is a link to a file the scanner did not capture`);
   }
   return view;

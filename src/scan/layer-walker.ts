@@ -2,21 +2,24 @@ import type { Readable } from 'node:stream';
 import type { Descriptor } from '../oci/manifest.ts';
 import { type FileView, resolveView, type TrackedFile, type TrackedNode } from './file-view.ts';
 import { baseName, isAtOrBelow, normaliseEntryPath, parentOf, resolveLinkTarget } from './image-paths.ts';
-import { openLayerTar } from './layer-decoder.ts';
+import type { StreamDetector } from './language-package.ts';
+import { defaultExpansionLimits, type ExpansionLimits, openLayerTar } from './layer-decoder.ts';
 import { ScanError } from './scan-error.ts';
 import { readTarEntries, type TarEntry } from './tar-entries.ts';
+import { TempArea } from './temp-area.ts';
 
 /** Opens a blob of the image by digest (in Berth: the blob store's read). */
 export type OpenBlob = (digest: string) => Promise<Readable> | Readable;
 
-export interface WalkLimits {
-  /** Largest file whose content is captured; a bigger wanted file fails the scan. */
+export interface WalkLimits extends ExpansionLimits {
+  /** Largest file captured when the selection names no size; a bigger one is noted and skipped. */
   maxFileBytes: number;
   maxEntriesPerLayer: number;
   maxEntriesTotal: number;
 }
 
 export const defaultWalkLimits: WalkLimits = {
+  ...defaultExpansionLimits,
   maxFileBytes: 8 * 1024 * 1024,
   maxEntriesPerLayer: 300_000,
   maxEntriesTotal: 1_000_000,
@@ -35,6 +38,22 @@ export interface WalkResult {
   notes: string[];
 }
 
+/** Which files of the layers the walker keeps, and how. */
+export interface FileSelection {
+  /** Most bytes to capture of the file at `path` (no leading `/`); undefined when not wanted. */
+  capture(path: string): number | undefined;
+  /** A detector that reads a file too big to capture while it streams past. */
+  extractor?(path: string, size: number, mode: number): StreamDetector | undefined;
+}
+
+/** A plain predicate captures the files it accepts up to `WalkLimits.maxFileBytes`. */
+export type Wanted = FileSelection | ((path: string) => boolean);
+
+function asSelection(wanted: Wanted, limits: WalkLimits): FileSelection {
+  if (typeof wanted !== 'function') return wanted;
+  return { capture: (path) => (wanted(path) ? limits.maxFileBytes : undefined) };
+}
+
 const whiteoutPrefix = '.wh.';
 const opaqueMarker = '.wh..wh..opq';
 
@@ -51,8 +70,23 @@ interface LayerChanges {
 export async function walkLayers(
   layers: readonly Descriptor[],
   openBlob: OpenBlob,
-  wanted: (path: string) => boolean,
+  wanted: Wanted,
   limits: WalkLimits = defaultWalkLimits,
+): Promise<WalkResult> {
+  const tempArea = new TempArea();
+  try {
+    return await walkEachLayer(layers, openBlob, asSelection(wanted, limits), limits, tempArea);
+  } finally {
+    await tempArea.remove();
+  }
+}
+
+async function walkEachLayer(
+  layers: readonly Descriptor[],
+  openBlob: OpenBlob,
+  selection: FileSelection,
+  limits: WalkLimits,
+  tempArea: TempArea,
 ): Promise<WalkResult> {
   const state = new Map<string, TrackedNode>();
   const views: LayerView[] = [];
@@ -76,11 +110,17 @@ export async function walkLayers(
         if (entry.header.name.split('/').includes('..')) unsafePaths += 1;
         return;
       }
-      const fileToRead = recordEntry(path, entry, layer.digest, changes, wanted, limits, notes);
-      if (fileToRead) fileToRead.content = await entry.readAll(limits.maxFileBytes);
+      const read = recordEntry(path, entry, layer.digest, changes, selection, state, notes);
+      if (read?.maxBytes !== undefined) read.file.content = await entry.readAll(read.maxBytes);
+      else if (read?.detector) {
+        const context = { path, size: entry.header.size ?? 0, tempDir: await tempArea.dir() };
+        const summary = await read.detector.extract(entry.stream(), context);
+        if (summary) read.file.content = summary;
+        else changes.written.set(path, null);
+      }
     };
     try {
-      const { tar } = await openLayerTar(await openBlob(layer.digest), layer.digest);
+      const { tar } = await openLayerTar(await openBlob(layer.digest), layer.digest, limits);
       await readTarEntries(tar, onEntry);
     } catch (error) {
       if (error instanceof ScanError) throw error;
@@ -96,15 +136,25 @@ export async function walkLayers(
   return { layers: views, files: views.at(-1)?.files ?? new Map(), notes: [...new Set(notes)] };
 }
 
+interface FileRead {
+  file: TrackedFile;
+  maxBytes?: number;
+  detector?: StreamDetector;
+}
+
+/**
+ * Notes what the entry changes in the layer; says how to read its content when that is kept.
+ * A wanted path that is not a readable file still hides what lower layers had there.
+ */
 function recordEntry(
   path: string,
   entry: TarEntry,
   layerDigest: string,
   changes: LayerChanges,
-  wanted: (path: string) => boolean,
-  limits: WalkLimits,
+  selection: FileSelection,
+  state: ReadonlyMap<string, TrackedNode>,
   notes: string[],
-): TrackedFile | undefined {
+): FileRead | undefined {
   const name = baseName(path);
   if (name === opaqueMarker) {
     changes.opaqueDirs.push(parentOf(path));
@@ -116,15 +166,34 @@ function recordEntry(
     changes.whiteouts.push(parent === '' ? hidden : `${parent}/${hidden}`);
     return undefined;
   }
-  if (!wanted(path)) return undefined;
-  const { type, size, linkname } = entry.header;
-  if (type === 'file' || type === 'contiguous-file') {
-    if ((size ?? 0) > limits.maxFileBytes) {
-      throw new ScanError(`/${path} in layer ${layerDigest} is larger than ${limits.maxFileBytes} bytes`);
+  const { type, size = 0, linkname, mode = 0 } = entry.header;
+  const isFile = type === 'file' || type === 'contiguous-file';
+  const maxBytes = selection.capture(path);
+  if (maxBytes === undefined) {
+    const detector = isFile ? selection.extractor?.(path, size, mode) : undefined;
+    if (!detector) {
+      // A file some detector reads may have been replaced by a link, a directory or anything.
+      if (changes.written.has(path) || state.has(path)) changes.written.set(path, null);
+      return undefined;
+    }
+    const file: TrackedFile = {
+      kind: 'file',
+      content: Buffer.alloc(0),
+      layerDigest,
+      detector: detector.name,
+    };
+    changes.written.set(path, file);
+    return { file, detector };
+  }
+  if (isFile) {
+    if (size > maxBytes) {
+      notes.push(`/${path} in layer ${layerDigest} is larger than ${maxBytes} bytes and was not read`);
+      changes.written.set(path, null);
+      return undefined;
     }
     const file: TrackedFile = { kind: 'file', content: Buffer.alloc(0), layerDigest };
     changes.written.set(path, file);
-    return file;
+    return { file, maxBytes };
   }
   if (type === 'symlink' || type === 'link') {
     // Hard link names are archive paths; symlink targets are relative to the link's directory.

@@ -1,4 +1,5 @@
 import { baseName } from './image-paths.ts';
+import type { FileDetector, LanguagePackage } from './language-package.ts';
 
 /** An npm package found in an image, from a lockfile or an installed `package.json`. */
 export interface NpmPackage {
@@ -153,3 +154,22 @@ export class NpmFileSelection {
     return `more than ${this.maxFiles} npm package files: ${this.#refused} were not read, so npm packages are listed in part`;
   }
 }
+
+const asLanguagePackage = (pkg: NpmPackage): LanguagePackage => ({ ecosystem: 'npm', ...pkg });
+
+export const npmLockfileDetector: FileDetector = {
+  name: 'npm-lockfile',
+  matches: isNpmLockfile,
+  maxBytes: npmLimits.maxLockfileBytes,
+  parse: (content, imagePath) => parsePackageLock(content.toString('utf8'), imagePath).map(asLanguagePackage),
+};
+
+export const npmInstalledDetector: FileDetector = {
+  name: 'npm-installed',
+  matches: isInstalledPackageJson,
+  maxBytes: npmLimits.maxPackageJsonBytes,
+  parse(content, imagePath) {
+    const pkg = parseInstalledPackageJson(content.toString('utf8'), imagePath);
+    return pkg ? [asLanguagePackage(pkg)] : [];
+  },
+};

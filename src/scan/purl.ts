@@ -1,6 +1,6 @@
 /** Package URL (purl) text for OS packages: `pkg:<type>/<namespace>/<name>@<version>?<qualifiers>`. */
 export function osPackagePurl(
-  type: 'apk' | 'deb',
+  type: 'apk' | 'deb' | 'rpm',
   namespace: string,
   name: string,
   version: string,

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import tarStream, { type Header } from 'tar-stream';
 import { ScanError } from './scan-error.ts';
 
@@ -6,6 +6,11 @@ export interface TarEntry {
   header: Header;
   /** Collects the entry's bytes, failing past `maxBytes` (the header's size can lie). */
   readAll(maxBytes: number): Promise<Buffer>;
+  /**
+   * The entry's bytes as a stream, for a reader that needs only part of them or handles them
+   * chunk by chunk; whatever it leaves unread is drained before the next entry.
+   */
+  stream(): Readable;
 }
 
 /**
@@ -26,6 +31,9 @@ export function readTarEntries(tar: Readable, onEntry: (entry: TarEntry) => Prom
     tar.on('error', fail);
     extract.on('error', fail);
     extract.on('entry', (header, body, next) => {
+      // A truncated archive errors the open entry as well as the parser; the parser's error is
+      // the one reported, and the entry's must not go unhandled (that would end the process).
+      body.on('error', () => {});
       let consumed = false;
       const entry: TarEntry = {
         header,
@@ -40,11 +48,31 @@ export function readTarEntries(tar: Readable, onEntry: (entry: TarEntry) => Prom
           }
           return Buffer.concat(chunks);
         },
+        stream() {
+          // A Node stream over the entry's streamx body, with backpressure. A reader that stops
+          // early may destroy it; the body then runs on to its end and the next entry follows.
+          const view = new Readable({ read: () => void body.resume() });
+          body.on('data', (chunk) => {
+            if (!view.destroyed && !view.push(chunk as Buffer)) body.pause();
+          });
+          body.on('end', () => {
+            ended = true;
+            if (!view.destroyed) view.push(null);
+          });
+          view.on('close', () => body.resume());
+          viewed = view;
+          return view;
+        },
       };
+      let viewed: Readable | undefined;
+      let ended = false;
       onEntry(entry).then(() => {
         if (settled) return;
-        if (consumed) next();
-        else {
+        if (consumed || ended) next();
+        else if (viewed) {
+          viewed.destroy();
+          body.on('end', () => next());
+        } else {
           body.on('end', () => next());
           body.resume();
         }

@@ -153,7 +153,7 @@ export class RegistryClient {
     repository: string,
     tag: string,
     options: {
-      layers?: string[];
+      layers?: (string | Buffer)[];
       annotations?: Record<string, string>;
       subject?: unknown;
       artifactType?: string;

@@ -10,6 +10,7 @@ export interface TarEntrySpec {
   type?: 'file' | 'symlink' | 'link' | 'directory';
   content?: string;
   linkname?: string;
+  mode?: number;
 }
 
 /** A tar archive built in memory with tar-stream, the way an image builder writes a layer. */
@@ -23,7 +24,12 @@ export async function tarOf(entries: readonly TarEntrySpec[]): Promise<Buffer> {
   });
   for (const entry of entries) {
     const type = entry.type ?? 'file';
-    const header = { name: entry.name, type, ...(entry.linkname ? { linkname: entry.linkname } : {}) };
+    const header = {
+      name: entry.name,
+      type,
+      ...(entry.linkname ? { linkname: entry.linkname } : {}),
+      ...(entry.mode === undefined ? {} : { mode: entry.mode }),
+    };
     await new Promise<void>((resolve, reject) => {
       const callback = (error?: Error | null): void => (error ? reject(error) : resolve());
       pack.entry(header, type === 'file' ? (entry.content ?? '') : '', callback);

@@ -1,8 +1,13 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
+import type { StreamDetector } from '../../src/scan/language-package.ts';
 import { defaultWalkLimits, walkLayers } from '../../src/scan/layer-walker.ts';
 import { ScanError } from '../../src/scan/scan-error.ts';
 import { isWantedFile } from '../../src/scan/wanted-files.ts';
@@ -150,10 +155,32 @@ describe('layer walker', () => {
     assert.equal(opened?.destroyed, true);
   });
 
-  it('refuses zstd layers with a message that says so', async () => {
+  it('reads zstd-compressed layers (compressed by the zstd tool) like gzip ones', async () => {
     const blobs = new MemoryBlobs();
-    const layer = blobs.add(Buffer.from([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0]));
-    await assert.rejects(walkLayers([layer], blobs.open, isWantedFile), /zstd-compressed/);
+    const tar = await tarOf([
+      { name: 'etc/os-release', content: 'ID=alpine\n' },
+      { name: 'usr/share/filler', content: 'f'.repeat(300_000) },
+      { name: 'lib/apk/db/installed', content: 'P:musl\nV:1.2.3-r4\n' },
+    ]);
+    const layer = blobs.add(
+      execFileSync('zstd', ['-q', '-c', '-19'], { input: tar }),
+      'application/vnd.oci.image.layer.v1.tar+zstd',
+    );
+    const walk = await walkLayers([layer], blobs.open, isWantedFile);
+    assert.deepEqual([...walk.files.keys()].sort(), ['etc/os-release', 'lib/apk/db/installed']);
+    assert.equal(text(walk.files.get('lib/apk/db/installed')?.content), 'P:musl\nV:1.2.3-r4\n');
+  });
+
+  it('fails a corrupt zstd layer with a message naming the layer', async () => {
+    const blobs = new MemoryBlobs();
+    const tar = await tarOf([{ name: 'etc/os-release', content: 'ID=alpine\n'.repeat(1000) }]);
+    const zstd = execFileSync('zstd', ['-q', '-c'], { input: tar });
+    const layer = blobs.add(zstd.subarray(0, Math.floor(zstd.length / 2)));
+    await assert.rejects(walkLayers([layer], blobs.open, isWantedFile), (error: Error) => {
+      assert.ok(error instanceof ScanError);
+      assert.match(error.message, new RegExp(`layer ${layer.digest} is truncated or corrupt`));
+      return true;
+    });
   });
 
   it('stops at the entry caps per layer and per image', async () => {
@@ -170,18 +197,91 @@ describe('layer walker', () => {
     );
   });
 
-  it('refuses a wanted file above the size cap but streams past big unwanted files', async () => {
+  it('notes and skips a wanted file above its size cap, hiding the lower copy, and streams past big unwanted files', async () => {
     const blobs = new MemoryBlobs();
+    const base = await blobs.addGzippedTar([{ name: 'var/lib/dpkg/status', content: 'small' }]);
     const layer = await blobs.addGzippedTar([
       { name: 'usr/share/big.bin', content: 'y'.repeat(100_000) },
       { name: 'var/lib/dpkg/status', content: 'z'.repeat(2000) },
     ]);
     const small = { ...defaultWalkLimits, maxFileBytes: 1000 };
-    await assert.rejects(walkLayers([layer], blobs.open, isWantedFile, small), /larger than 1000 bytes/);
+    const capped = await walkLayers([base, layer], blobs.open, isWantedFile, small);
+    assert.deepEqual([...capped.files.keys()], []);
+    assert.deepEqual(capped.notes, [
+      `/var/lib/dpkg/status in layer ${layer.digest} is larger than 1000 bytes and was not read`,
+    ]);
     const walk = await walkLayers([layer], blobs.open, isWantedFile, {
       ...defaultWalkLimits,
       maxFileBytes: 5000,
     });
     assert.deepEqual([...walk.files.keys()], ['var/lib/dpkg/status']);
+  });
+
+  describe('stream detectors', () => {
+    /** Summarises a file by its first bytes; stops reading early, as real detectors do. */
+    const headDetector = (seen: { tempDirs: string[] }): StreamDetector => ({
+      name: 'head',
+      matches: (path, _size, mode) => path.startsWith('app/') && (mode & 0o111) !== 0,
+      async extract(content, context) {
+        seen.tempDirs.push(context.tempDir);
+        await writeFile(join(context.tempDir, 'spool'), 'x');
+        for await (const chunk of content) {
+          const head = (chunk as Buffer).subarray(0, 4).toString('latin1');
+          return head === 'BIN!' ? Buffer.from(`${head}:${context.size}`) : undefined;
+        }
+        return undefined;
+      },
+      parse: () => [],
+    });
+
+    it('keeps the summary in the file’s place, drains what the detector left and cleans its temp area', async () => {
+      const blobs = new MemoryBlobs();
+      const base = await blobs.addGzippedTar([
+        { name: 'app/tool', content: `BIN!${'b'.repeat(200_000)}`, mode: 0o755 },
+        { name: 'app/data', content: `BIN!${'d'.repeat(10)}`, mode: 0o644 },
+        { name: 'app/script', content: '#!/bin/sh\n', mode: 0o755 },
+        { name: 'etc/os-release', content: 'ID=debian\n' },
+      ]);
+      const upper = await blobs.addGzippedTar([{ name: 'app/tool2', content: 'BIN!x', mode: 0o755 }]);
+      const seen = { tempDirs: [] as string[] };
+      const detector = headDetector(seen);
+      const selection = {
+        capture: (path: string) => (isWantedFile(path) ? 1000 : undefined),
+        extractor: (path: string, size: number, mode: number) =>
+          detector.matches(path, size, mode) ? detector : undefined,
+      };
+      const walk = await walkLayers([base, upper], blobs.open, selection);
+      assert.deepEqual([...walk.files.keys()].sort(), ['app/tool', 'app/tool2', 'etc/os-release']);
+      assert.equal(text(walk.files.get('app/tool')?.content), 'BIN!:200004');
+      assert.equal(walk.files.get('app/tool')?.detector, 'head');
+      assert.equal(walk.files.get('app/tool')?.layerDigest, base.digest);
+      assert.equal(text(walk.files.get('etc/os-release')?.content), 'ID=debian\n');
+      assert.ok(seen.tempDirs.length >= 2);
+      for (const dir of seen.tempDirs) assert.equal(existsSync(dir), false, `${dir} was removed`);
+    });
+
+    it('forgets a detected file that a later layer replaces with something else or whites out', async () => {
+      const blobs = new MemoryBlobs();
+      const base = await blobs.addGzippedTar([
+        { name: 'app/one', content: 'BIN!1', mode: 0o755 },
+        { name: 'app/two', content: 'BIN!2', mode: 0o755 },
+        { name: 'app/three', content: 'BIN!3', mode: 0o755 },
+      ]);
+      const upper = await blobs.addGzippedTar([
+        { name: 'app/one', content: 'plain text now', mode: 0o644 },
+        { name: 'app/.wh.two', content: '' },
+        { name: 'app/three', type: 'symlink', linkname: '/bin/true' },
+      ]);
+      const seen = { tempDirs: [] as string[] };
+      const detector = headDetector(seen);
+      const selection = {
+        capture: () => undefined,
+        extractor: (path: string, size: number, mode: number) =>
+          detector.matches(path, size, mode) ? detector : undefined,
+      };
+      const walk = await walkLayers([base, upper], blobs.open, selection);
+      assert.deepEqual([...(walk.layers[0]?.files.keys() ?? [])].sort(), ['app/one', 'app/three', 'app/two']);
+      assert.deepEqual([...walk.files.keys()], []);
+    });
   });
 });
