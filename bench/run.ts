@@ -15,6 +15,7 @@ import {
   type Subject,
 } from './measure.ts';
 import { formatTable, type Row, writeJson } from './report.ts';
+import { measureScans } from './scan.ts';
 import * as scenario from './scenarios.ts';
 import { distributionBin, memoryOf, Resources, startBerth, startDistribution } from './servers.ts';
 import { settings } from './settings.ts';
@@ -263,6 +264,8 @@ async function main(): Promise<void> {
     }
     hugePeak.samples = samples;
   });
+
+  await measureScans(rows, resources);
 
   const seconds = elapsedSeconds();
   const others = otherLoad(cpuAtStart, cpuSnapshot());

@@ -13,4 +13,6 @@ export const settings = {
   tags: { count: 5000, concurrency: 16, listRequests: 100, listWarmup: 5 },
   hugeBlobBytes: 1024 * MiB,
   rssLimitBytes: 200 * MiB,
+  /** Vulnerability scans: timed runs per image, the random layer added to the second image, targets. */
+  scan: { repetitions: 3, randomLayerBytes: 200 * MiB, timeLimitSeconds: 2, rssLimitBytes: 300 * MiB },
 };

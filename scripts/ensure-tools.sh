@@ -18,13 +18,37 @@ declare -A package_of=(
   [ldapadd]=ldap-utils
   [openssl]=openssl
   [zip]=zip
+  [debootstrap]=debootstrap
+  [rpm]=rpm
+  [rpmbuild]=rpm
+  [db5.3_load]=db5.3-util
+  [gpg]=gpg
+  [unzip]=unzip
+  [go]=golang-go
+  [jar]=default-jdk-headless
+  [objcopy]=binutils
+  [strip]=binutils
+  [rustc]=rustc
+  [ruby]=ruby
+  [python3]=python3
 )
-# slapd installs into /usr/sbin, which a non-root PATH may lack.
+# Real jars from Debian's packages that the binary detector tests read.
+declare -A package_of_file=(
+  [/usr/share/java/commons-lang3.jar]=libcommons-lang3-java
+  [/usr/share/java/commons-io.jar]=libcommons-io-java
+  [/usr/share/java/guava.jar]=libguava-java
+  [/usr/share/java/guice-no-aop.jar]=libguice-java
+  [/usr/share/java/wagon-http-shaded.jar]=libwagon-http-shaded-java
+)
+# slapd and debootstrap install into /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/sbin:/sbin"
 
 missing=()
 for command in "${!package_of[@]}"; do
   command -v "$command" >/dev/null 2>&1 || missing+=("${package_of[$command]}")
+done
+for file in "${!package_of_file[@]}"; do
+  [ -e "$file" ] || missing+=("${package_of_file[$file]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Authenticator } from './access/authenticator.ts';
 import { ensureAdmin } from './access/bootstrap.ts';
@@ -12,6 +13,7 @@ import { ProjectService } from './access/project-service.ts';
 import { RegistryAccess } from './access/registry-access.ts';
 import { RobotService } from './access/robot-service.ts';
 import { DatabaseRobotVerifier } from './access/robot-verifier.ts';
+import { SecretBox } from './access/secret-box.ts';
 import { loadSecretBox } from './access/secret-key-file.ts';
 import { SettingsService } from './access/settings-service.ts';
 import { TokenService } from './access/token-service.ts';
@@ -23,6 +25,7 @@ import { openSqliteDatabase } from './db/sqlite.ts';
 import { registerApi } from './http/api/index.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import { createOidcLogin } from './http/oidc/setup.ts';
+import { adapterPrefix, scannerAdapterRoutes } from './http/scanner-adapter/routes.ts';
 import { buildServer } from './http/server.ts';
 import { startRedirectListener } from './http/tls/redirect-listener.ts';
 import { clientHost, loadTlsSettings } from './http/tls/tls-settings.ts';
@@ -37,10 +40,17 @@ import { BlobService } from './registry/blob-service.ts';
 import { ListingService } from './registry/listing-service.ts';
 import { ManifestService } from './registry/manifest-service.ts';
 import { UploadService } from './registry/upload-service.ts';
+import { rematchJobType, runRematch } from './scan/rematch.ts';
+import { SbomService } from './scan/sbom/sbom-service.ts';
+import { ScanAllService } from './scan/scan-all.ts';
 import { ScanService } from './scan/scan-service.ts';
+import { AdapterCredential } from './scanner-adapter/adapter-credential.ts';
+import { AdapterScanService } from './scanner-adapter/adapter-scan-service.ts';
+import { RegistrationService } from './scanner-adapter/registration-service.ts';
 import { FilesystemBlobStore } from './storage/filesystem/filesystem-blob-store.ts';
 import { readVersion } from './version.ts';
 import { AdvisoryStore } from './vuln/advisory-store.ts';
+import { VulndbSync } from './vuln/vulndb-sync.ts';
 
 export interface Berth {
   app: FastifyInstance;
@@ -164,6 +174,17 @@ export async function startBerth(
     pollIntervalMs: config.jobs.pollIntervalMs,
     leaseMs: config.jobs.leaseSeconds * 1000,
   });
+  // Set once the server listens: the address external scanner adapters pull from.
+  let ownUrl = '';
+  const scanners = new RegistrationService({
+    db,
+    secrets,
+    tokens,
+    clock,
+    version: readVersion(),
+    credentialTtlSeconds: config.auth.tokenTtlSeconds,
+    registryUrl: () => ownUrl,
+  });
   const scans = new ScanService({
     db,
     store,
@@ -172,9 +193,49 @@ export async function startBerth(
     clock,
     log,
     version: readVersion(),
+    externalScanners: scanners,
   });
+  const adapter = config.scannerAdapter.enabled
+    ? {
+        scans: new AdapterScanService({
+          db,
+          jobs,
+          secrets,
+          advisories: new AdvisoryStore(db),
+          clock,
+          version: readVersion(),
+        }),
+        credential: new AdapterCredential(
+          SecretBox.isSealed(config.scannerAdapter.authToken)
+            ? secrets.open(config.scannerAdapter.authToken)
+            : config.scannerAdapter.authToken,
+        ),
+      }
+    : undefined;
+  adapter?.scans.register();
   scans.register();
+  jobs.register(
+    rematchJobType,
+    (_payload, context) => runRematch(db, (row, signal) => scans.rematch(row, signal), context),
+    { concurrency: 1 },
+  );
+  const scanAll = new ScanAllService({ db, jobs, scans, clock });
+  scanAll.register();
+  const vulndb = new VulndbSync({
+    db,
+    jobs,
+    clock,
+    mirror: config.vulndb.mirror,
+    rescanOnUpdate: config.vulndb.rescanOnUpdate,
+    workDir: join(config.data, 'vulndb-downloads'),
+    version: readVersion(),
+  });
+  vulndb.register();
+  await vulndb.applySchedule();
   manifests.onStored((repository, digest) => scans.scanOnPush(repository, digest));
+  const sboms = new SbomService({ db, store, uploads, manifests, jobs, clock, log, version: readVersion() });
+  sboms.register();
+  manifests.onStored((repository, digest) => sboms.sbomOnPush(repository, digest));
   const registry = {
     blobs: new BlobService({ db, store, clock }),
     uploads,
@@ -208,7 +269,9 @@ export async function startBerth(
     idleTimeoutMs: config.http.idleTimeoutSeconds * 1000,
     trustProxy: config.http.trustProxy,
     tls,
+    selfAuthenticatedPrefixes: adapter ? [`${adapterPrefix}/`] : [],
     plugins: [
+      ...(adapter ? [(app: FastifyInstance) => scannerAdapterRoutes(app, adapter)] : []),
       (app) =>
         registerApi(app, {
           db,
@@ -232,6 +295,10 @@ export async function startBerth(
           cliSecrets: oidc.cliSecrets,
           jobs,
           scans,
+          sboms,
+          scanners,
+          scanAll,
+          vulndb,
           version: readVersion(),
         }),
       oidc.routes,
@@ -247,6 +314,7 @@ export async function startBerth(
   const address = app.server.address();
   const boundPort = typeof address === 'object' && address ? address.port : port;
   const url = `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${boundPort}`;
+  ownUrl = url;
   const redirect = tls?.redirectListen
     ? await startRedirectListener(tls.redirectListen, boundPort, clientHost(host)).catch(async (error) => {
         await app.close();

@@ -1,23 +1,35 @@
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { openSqliteDatabase } from '../db/sqlite.ts';
-import { importOsv } from '../vuln/osv-import.ts';
+import { type AdvisoryFormat, advisoryFormats, importAdvisories } from '../vuln/feed-import.ts';
 import { withConfigOptions } from './index.ts';
 import { type ConfigFlags, loadConfigOrExit } from './load.ts';
+import { mirrorStatusLines, queueRematchAfterImport } from './vulndb-followups.ts';
 
 /** `berth vulndb import PATH` and `berth vulndb status`: the offline vulnerability database. */
 export function vulndbCommand(): Command {
-  const vulndb = new Command('vulndb').description('manage the offline vulnerability database (OSV)');
+  const vulndb = new Command('vulndb').description(
+    'manage the offline vulnerability database (OSV, Alpine secdb, Debian tracker)',
+  );
 
   vulndb.addCommand(
     withConfigOptions(new Command('import'))
-      .description('import OSV advisories from a directory of JSON files or an OSV all.zip')
-      .argument('<path>', 'directory (searched recursively for *.json) or .zip archive')
-      .action(async (path: string, flags: ConfigFlags) => {
+      .description(
+        'import advisories: OSV (a directory of JSON files, an all.zip, or one record), an Alpine secdb ' +
+          'file (<branch>/<repo>.json) or the Debian security tracker JSON; the format is told from the content',
+      )
+      .argument('<path>', 'directory (searched recursively for *.json), .zip archive or .json file')
+      .addOption(
+        new Option('--format <format>', 'the feed format, instead of telling it from the content').choices(
+          advisoryFormats,
+        ),
+      )
+      .action(async (path: string, flags: ConfigFlags & { format?: AdvisoryFormat }) => {
         const config = loadConfigOrExit(flags);
         const db = openSqliteDatabase(config.database.sqlite);
         try {
           await db.migrate();
-          const summary = await importOsv(db, path, {
+          const summary = await importAdvisories(db, path, {
+            format: flags.format,
             onProgress: (p) =>
               console.error(
                 `vulndb: ${p.files} files, ${p.inserted} new, ${p.replaced} updated, ${p.unchanged} unchanged, ${p.failed} failed`,
@@ -28,10 +40,12 @@ export function vulndbCommand(): Command {
             console.error(`vulndb: … and ${summary.failed - summary.errors.length} more failures`);
           }
           console.log(
-            `imported ${path}: ${summary.files} files, ${summary.inserted} new, ${summary.replaced} updated, ` +
+            `imported ${path} (${summary.format}): ${summary.files} files, ${summary.inserted} new, ${summary.replaced} updated, ` +
               `${summary.unchanged} unchanged, ${summary.withdrawn} withdrawn, ${summary.failed} failed`,
           );
           if (summary.inserted + summary.replaced + summary.unchanged === 0) process.exitCode = 1;
+          const rematch = await queueRematchAfterImport(db, config, summary.inserted + summary.replaced);
+          if (rematch) console.log(rematch);
         } catch (error) {
           console.error(`berth: vulndb import: ${error instanceof Error ? error.message : String(error)}`);
           process.exitCode = 1;
@@ -52,6 +66,7 @@ export function vulndbCommand(): Command {
           const status = await db.advisories.status();
           console.log(`advisories: ${status.advisories} (${status.withdrawn} withdrawn)`);
           console.log(`affected packages: ${status.affectedPackages}`);
+          for (const { source, count } of status.sources) console.log(`  from ${source}: ${count}`);
           for (const { ecosystem, count } of status.ecosystems)
             console.log(`  ${ecosystem}: ${count} advisories`);
           console.log(
@@ -59,6 +74,7 @@ export function vulndbCommand(): Command {
               ? `last import: ${new Date(status.lastImport.importedAt).toISOString()} from ${status.lastImport.source} (${status.lastImport.count} records)`
               : 'last import: never',
           );
+          for (const line of await mirrorStatusLines(db, config)) console.log(line);
         } finally {
           await db.close();
         }

@@ -3,6 +3,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import type { TObject, TSchema } from '@sinclair/typebox';
 import { Value, ValueErrorType } from '@sinclair/typebox/value';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { mirrorProblems } from './mirror-checks.ts';
 import { type BerthConfig, configSchema } from './schema.ts';
 
 export class ConfigError extends Error {
@@ -150,6 +151,11 @@ export function loadConfig(sources: ConfigSources = {}): BerthConfig {
     problems.push(
       `${describe('listen', byPath, origins)}: port must be at most 65535, got ${JSON.stringify(listen)}`,
     );
+  }
+  const mirror = (config.vulndb as Tree | undefined)?.mirror;
+  if (typeof mirror === 'object' && mirror !== null) {
+    for (const { key, message } of mirrorProblems(mirror))
+      problems.push(`${describe(`vulndb.mirror.${key}`, byPath, origins)}: ${message}`);
   }
   if (problems.length > 0) throw new ConfigError([...new Set(problems)]);
   return resolvePaths(config as unknown as BerthConfig);

@@ -230,8 +230,62 @@ export const configSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    vulndb: Type.Object(
+      {
+        rescanOnUpdate: Type.Boolean({
+          default: true,
+          description:
+            'after the vulnerability database changes (an import or a mirror sync), re-match every existing report against it',
+        }),
+        mirror: Type.Object(
+          {
+            url: Type.Union([Type.String(), Type.Array(Type.String({ minLength: 1 }))], {
+              default: '',
+              description:
+                "HTTP(S) URL of an OSV zip or JSON file (e.g. an ecosystem's all.zip), or a list of them in the file; empty: no mirror",
+            }),
+            schedule: Type.String({
+              default: '',
+              description:
+                'cron (5 fields, or 6 with seconds first; UTC) of the mirror sync; empty: only on request',
+            }),
+            caFile: Type.String({
+              default: '',
+              description: 'PEM file of the CA certificates to trust for the mirror, besides the usual ones',
+            }),
+            timeoutSeconds: Type.Integer({
+              minimum: 1,
+              default: 600,
+              description: 'longest a download of one URL may take',
+            }),
+            maxBytes: Type.Integer({
+              minimum: 1024,
+              default: 2 * 1024 * 1024 * 1024,
+              description: 'largest download accepted from one URL, in bytes',
+            }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     metrics: Type.Object(
       { enabled: Type.Boolean({ default: true, description: 'serve Prometheus metrics at /metrics' }) },
+      { additionalProperties: false, default: {} },
+    ),
+    scannerAdapter: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: false,
+          description:
+            "serve Harbor's pluggable scanner API at /api/v1, so a Harbor (or another Berth) can use this Berth as its scanner",
+        }),
+        authToken: Type.String({
+          default: '',
+          description:
+            'the credential clients of /api/v1 must present (Bearer, X-ScannerAdapter-API-Key, or a Basic password); may be sealed (enc:v1:…) with the secret key; required when enabled',
+        }),
+      },
       { additionalProperties: false, default: {} },
     ),
   },

@@ -19,6 +19,8 @@ export interface VulndbStatus {
   withdrawn: number;
   affectedPackages: number;
   ecosystems: { ecosystem: string; count: number }[];
+  /** Advisories per feed (`osv`, `alpine-secdb`, `debian-tracker`). */
+  sources: { source: string; count: number }[];
   lastImport: { source: string; importedAt: number; count: number } | undefined;
 }
 
@@ -97,6 +99,11 @@ export class AdvisoryQueries {
         'a.cvss_score as a_cvss_score',
         'a.aliases as a_aliases',
         'a.references as a_references',
+        'a.source as a_source',
+        'a.vulnerability_id as a_vulnerability_id',
+        'a.cwe_ids as a_cwe_ids',
+        'a.cvss_v4_vector as a_cvss_v4_vector',
+        'a.cvss_v4_score as a_cvss_v4_score',
       ])
       .where('p.base_ecosystem', '=', baseEcosystem)
       .where('p.package_name', '=', packageName)
@@ -129,6 +136,11 @@ export class AdvisoryQueries {
         references: row.a_references,
         // The raw record is not needed to match; callers read it with findById.
         raw: '',
+        source: row.a_source,
+        vulnerability_id: row.a_vulnerability_id,
+        cwe_ids: row.a_cwe_ids,
+        cvss_v4_vector: row.a_cvss_v4_vector,
+        cvss_v4_score: row.a_cvss_v4_score,
       },
     }));
   }
@@ -155,6 +167,12 @@ export class AdvisoryQueries {
       .groupBy('base_ecosystem')
       .orderBy('base_ecosystem')
       .execute();
+    const sources = await this.db
+      .selectFrom('advisories')
+      .select((eb) => ['source', eb.fn.countAll<number>().as('count')])
+      .groupBy('source')
+      .orderBy('source')
+      .execute();
     const last = await this.db
       .selectFrom('vulndb_imports')
       .selectAll()
@@ -166,6 +184,7 @@ export class AdvisoryQueries {
       withdrawn: Number(totals.withdrawn),
       affectedPackages: Number(affected.count),
       ecosystems: ecosystems.map((row) => ({ ecosystem: row.base_ecosystem, count: Number(row.count) })),
+      sources: sources.map((row) => ({ source: row.source, count: Number(row.count) })),
       lastImport: last
         ? { source: last.source, importedAt: Number(last.imported_at), count: Number(last.count) }
         : undefined,

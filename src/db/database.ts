@@ -1,4 +1,5 @@
 import { type Kysely, Migrator } from 'kysely';
+import { AdapterScanQueries } from './adapter-scans.ts';
 import { AdvisoryQueries } from './advisories.ts';
 import { AuditLogQueries } from './audit-logs.ts';
 import { BlobQueries } from './blobs.ts';
@@ -10,13 +11,16 @@ import { migrationProvider } from './migrations/index.ts';
 import { ProjectQueries } from './projects.ts';
 import { RepositoryQueries } from './repositories.ts';
 import { RobotQueries } from './robots.ts';
+import { ScanAllQueries } from './scan-all.ts';
 import { ScanReportQueries } from './scan-reports.ts';
+import { ScannerRegistrationQueries } from './scanner-registrations.ts';
 import type { Schema } from './schema.ts';
 import { SettingQueries } from './settings.ts';
 import { SigningKeyQueries } from './signing-keys.ts';
 import { TagQueries } from './tags.ts';
 import { UploadQueries } from './uploads.ts';
 import { UserQueries } from './users.ts';
+import { VulndbMirrorQueries } from './vulndb-mirror.ts';
 
 /**
  * The metadata store services use. One implementation on Kysely serves every dialect; a backend
@@ -39,6 +43,10 @@ export interface Database {
   readonly jobs: JobQueries;
   readonly advisories: AdvisoryQueries;
   readonly scanReports: ScanReportQueries;
+  readonly scannerRegistrations: ScannerRegistrationQueries;
+  readonly adapterScans: AdapterScanQueries;
+  readonly scanAll: ScanAllQueries;
+  readonly vulndbMirror: VulndbMirrorQueries;
   /** Runs `work` in one transaction: all of its writes land, or none do. */
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
@@ -62,6 +70,10 @@ export class KyselyDatabase implements Database {
   readonly jobs: JobQueries;
   readonly advisories: AdvisoryQueries;
   readonly scanReports: ScanReportQueries;
+  readonly scannerRegistrations: ScannerRegistrationQueries;
+  readonly adapterScans: AdapterScanQueries;
+  readonly scanAll: ScanAllQueries;
+  readonly vulndbMirror: VulndbMirrorQueries;
 
   constructor(private readonly kysely: Kysely<Schema>) {
     this.repositories = new RepositoryQueries(kysely);
@@ -80,6 +92,10 @@ export class KyselyDatabase implements Database {
     this.jobs = new JobQueries(kysely);
     this.advisories = new AdvisoryQueries(kysely);
     this.scanReports = new ScanReportQueries(kysely);
+    this.scannerRegistrations = new ScannerRegistrationQueries(kysely);
+    this.adapterScans = new AdapterScanQueries(kysely);
+    this.scanAll = new ScanAllQueries(kysely);
+    this.vulndbMirror = new VulndbMirrorQueries(kysely);
   }
 
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T> {

@@ -28,6 +28,20 @@ export class ScanReportQueries {
     return this.db.insertInto('scan_reports').values(row).returningAll().executeTakeFirstOrThrow();
   }
 
+  /** Finished reports that kept their packages, after `afterId` in id order: what a re-match reads. */
+  async rematchable(scannerName: string, afterId: number, limit: number): Promise<ScanReportRow[]> {
+    return this.db
+      .selectFrom('scan_reports')
+      .selectAll()
+      .where('scanner_name', '=', scannerName)
+      .where('status', '=', 'Success')
+      .where('packages', 'is not', null)
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+  }
+
   async update(id: number, change: ScanReportChange): Promise<void> {
     await this.db.updateTable('scan_reports').set(change).where('id', '=', id).execute();
   }

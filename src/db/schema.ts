@@ -1,4 +1,6 @@
 import type { Generated } from 'kysely';
+import type { AdapterScanTable } from './adapter-scans.ts';
+import type { ProjectScannerTable, ScannerRegistrationTable } from './scanner-registrations.ts';
 
 /**
  * Tables as Kysely sees them. Portable types only (text, bigint, no JSON columns, no arrays) so
@@ -278,6 +280,14 @@ export interface AdvisoryTable {
   references: string;
   /** The OSV record as imported, JSON text. */
   raw: string;
+  /** Which feed the record came from: `osv`, `alpine-secdb`, `debian-tracker` (0008). */
+  source: string;
+  /** The id reports show (a CVE id) when `id` is a source-qualified key; null means `id`. */
+  vulnerability_id: string | null;
+  /** JSON array of CWE ids (`CWE-79`). */
+  cwe_ids: string;
+  cvss_v4_vector: string | null;
+  cvss_v4_score: number | null;
 }
 
 export interface AdvisoryAliasTable {
@@ -328,6 +338,38 @@ export interface ScanReportTable {
   started_at: number | null;
   finished_at: number | null;
   error: string | null;
+  /** JSON: the packages the scan looked up ({ imageDigest, packages }), for re-matching (0007). */
+  packages: string | null;
+}
+
+/** One scan-all run: what started it (`Manual`, `Schedule`) and its job. */
+export interface ScanAllRunTable {
+  id: Generated<number>;
+  trigger: string;
+  job_id: number | null;
+  created_at: number;
+}
+
+/** A digest a scan-all run asked to scan; its report says how that went. */
+export interface ScanAllTaskTable {
+  run_id: number;
+  digest: string;
+  repository: string;
+}
+
+/** What a vulnerability database mirror URL answered last, for conditional GETs and status. */
+export interface VulndbMirrorSourceTable {
+  url: string;
+  etag: string | null;
+  last_modified: string | null;
+  checked_at: number;
+  /** imported, not-modified or failed. */
+  outcome: string;
+  error: string | null;
+  bytes: number | null;
+  imported_at: number | null;
+  imported_records: number | null;
+  changed_records: number | null;
 }
 
 export interface Schema {
@@ -361,4 +403,10 @@ export interface Schema {
   affected_packages: AffectedPackageTable;
   vulndb_imports: VulndbImportTable;
   scan_reports: ScanReportTable;
+  scan_all_runs: ScanAllRunTable;
+  scan_all_tasks: ScanAllTaskTable;
+  vulndb_mirror_sources: VulndbMirrorSourceTable;
+  scanner_registrations: ScannerRegistrationTable;
+  project_scanners: ProjectScannerTable;
+  adapter_scans: AdapterScanTable;
 }

@@ -39,6 +39,8 @@ export interface ServerOptions {
   idleTimeoutMs: number;
   /** Proxies (addresses, CIDRs) whose X-Forwarded-* headers are believed; none by default. */
   trustProxy?: readonly string[];
+  /** URL prefixes (`/api/v1/`) whose routes authenticate callers themselves. */
+  selfAuthenticatedPrefixes?: readonly string[];
   /** Serve HTTPS (HTTP/2, and HTTP/1.1 for clients that do not offer h2) instead of plain HTTP. */
   tls?: ServerTls;
 }
@@ -126,7 +128,13 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     reply.header('x-request-id', request.id);
     if (hsts) reply.header('strict-transport-security', hsts);
   });
-  app.addHook('onRequest', authenticateRequests(options.auth));
+  const authenticate = authenticateRequests(options.auth);
+  const ownAuth = options.selfAuthenticatedPrefixes ?? [];
+  app.addHook('onRequest', async (request, reply) => {
+    // Routes that check a credential of their own (the scanner-adapter API) are left to it.
+    if (ownAuth.some((prefix) => request.url.startsWith(prefix))) return;
+    return authenticate(request, reply);
+  });
   app.addHook('onResponse', async (request, reply) => {
     const seconds = reply.elapsedTime / 1000;
     const route = request.routeName || request.routeOptions.url || 'other';

@@ -8,6 +8,8 @@ import { RegistryError } from '../oci/errors.ts';
 import { type Descriptor, parseManifest } from '../oci/manifest.ts';
 import { manifestKinds } from '../oci/media-types.ts';
 import { parseReference } from '../oci/reference.ts';
+import { sbomOverview } from '../scan/sbom/sbom-overview.ts';
+import { sbomReportKey } from '../scan/sbom/sbom-service.ts';
 import { scanOverview } from '../scan/scan-overview.ts';
 import { scannerName } from '../scan/scan-service.ts';
 import type { BlobService } from './blob-service.ts';
@@ -88,6 +90,7 @@ export interface ViewOptions {
   withTag?: boolean;
   withAccessory?: boolean;
   withScanOverview?: boolean;
+  withSbomOverview?: boolean;
 }
 
 /** The Go zero time: what Harbor reports for something never pulled (Berth does not count pulls). */
@@ -173,6 +176,12 @@ export class ArtifactViews {
     }
     if (options.withScanOverview)
       view.scan_overview = scanOverview(await this.db.scanReports.find(row.digest, scannerName));
+    if (options.withSbomOverview) {
+      const overview = sbomOverview(
+        await this.db.scanReports.find(row.digest, sbomReportKey(repository.name)),
+      );
+      if (overview) view.sbom_overview = overview;
+    }
     if (options.withAccessory) {
       view.accessories = content.accessoriesOf(row.digest).map((accessory) => ({
         id: accessory.id,

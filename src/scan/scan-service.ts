@@ -1,6 +1,5 @@
 import type { Database } from '../db/database.ts';
 import type { ScanReportRow } from '../db/scan-reports.ts';
-import type { AdvisorySeverity } from '../db/schema.ts';
 import type { JobContext, JobService } from '../jobs/job-service.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../lib/logger.ts';
@@ -8,9 +7,11 @@ import { readAll } from '../lib/streams.ts';
 import type { Digest } from '../oci/digest.ts';
 import { type ParsedManifest, parseManifest } from '../oci/manifest.ts';
 import type { BlobReader } from '../storage/blob-store.ts';
-import type { AdvisoryMatch, AdvisoryStore } from '../vuln/advisory-store.ts';
-import { analyzeImage, type ScannedPackage } from './analyze.ts';
-import type { DetectedOs } from './os-release.ts';
+import type { AdvisoryStore } from '../vuln/advisory-store.ts';
+import { type ImageScanOptions, type ImageSource, scanImage } from './image-scan.ts';
+import { rematchReport, storedPackages } from './rematch.ts';
+
+export { osvEcosystems } from './image-scan.ts';
 
 export const scanJobType = 'scan';
 export const vulnerabilityReportMime = 'application/vnd.security.vulnerability.report; version=1.1';
@@ -18,18 +19,10 @@ export const scannerName = 'Berth';
 
 export type HarborSeverity = 'Critical' | 'High' | 'Medium' | 'Low' | 'Unknown' | 'None';
 
-const severityNames: Record<AdvisorySeverity, HarborSeverity> = {
-  critical: 'Critical',
-  high: 'High',
-  medium: 'Medium',
-  low: 'Low',
-  unknown: 'Unknown',
-};
 const imageConfigTypes = new Set([
   'application/vnd.oci.image.config.v1+json',
   'application/vnd.docker.container.image.v1+json',
 ]);
-const severityRank: HarborSeverity[] = ['None', 'Unknown', 'Low', 'Medium', 'High', 'Critical'];
 
 export interface VulnerabilityItem {
   id: string;
@@ -41,7 +34,7 @@ export interface VulnerabilityItem {
   links: string[];
   layer: { digest: string };
   artifact_digests: string[];
-  preferred_cvss: { score_v3?: number; vector_v3?: string };
+  preferred_cvss: { score_v3?: number; vector_v3?: string; score_v4?: number; vector_v4?: string };
   cwe_ids: string[];
   vendor_attributes: Record<string, unknown>;
 }
@@ -52,9 +45,23 @@ export interface VulnerabilityReport {
   scanner: { name: string; vendor: string; version: string };
   severity: HarborSeverity;
   vulnerabilities: VulnerabilityItem[];
-  /** Berth's additions: how many packages were looked up, and what the scan could not see. */
+  /** Berth's additions: every package found, and what the scan could not see. */
   package_count: number;
+  packages: ReportedPackage[];
   notes: string[];
+}
+
+/** A package of the scanned image as the report lists it (vulnerable or not). */
+export interface ReportedPackage {
+  name: string;
+  version: string;
+  source_name: string;
+  source_version: string;
+  /** apk, deb, rpm, or the OSV ecosystem of a language package. */
+  type: string;
+  purl: string;
+  layer: { digest: string };
+  path: string;
 }
 
 export interface ScanSummary {
@@ -67,6 +74,17 @@ interface ScanPayload {
   repository: string;
   digest: string;
   reportId: number;
+  /** An external scanner's registration uuid and name; absent for the built-in scanner. */
+  registration?: string;
+  scannerName?: string;
+}
+
+/** The external scanner adapters projects may use instead of the built-in scanner. */
+export interface ExternalScanners {
+  /** The external scanner `repository`'s project uses; undefined when it uses the built-in one. */
+  scannerFor(repository: string): Promise<{ uuid: string; name: string; version: string } | undefined>;
+  /** Has registration `uuid` scan the artifact and returns its report. */
+  scan(uuid: string, repository: string, digest: string, signal: AbortSignal): Promise<VulnerabilityReport>;
 }
 
 export interface ScanServiceOptions {
@@ -77,27 +95,29 @@ export interface ScanServiceOptions {
   clock: Clock;
   log: Logger;
   version: string;
+  externalScanners?: ExternalScanners;
 }
 
 /**
- * OSV's ecosystem for an image's OS packages: `Alpine:v3.17`, `Debian:12`, `Ubuntu:22.04:LTS`.
- * Undefined when the release is unknown, since an advisory for another release would not apply.
+ * Whether a manifest is something the scanner reads: an image or an index, not an accessory
+ * (a signature, an SBOM: it has a subject) nor an artifact whose config is not an image's.
  */
-export function osvEcosystem(pkg: ScannedPackage, os: DetectedOs | undefined): string | undefined {
-  // Widened so that a detector added to ScannedPackage['type'] falls through to "unknown".
-  const type: string = pkg.type;
-  if (type === 'npm') return 'npm';
-  const versionId = os?.versionId;
-  if (!versionId) return undefined;
-  if (type === 'apk') {
-    const [major, minor] = versionId.split('.');
-    return minor === undefined ? undefined : `Alpine:v${major}.${minor}`;
-  }
-  if (type !== 'deb') return undefined;
-  // OSV marks Ubuntu's long-term releases (April of even years): `Ubuntu:22.04:LTS`.
-  if (os?.id === 'ubuntu')
-    return /^\d*[02468]\.04$/.test(versionId) ? `Ubuntu:${versionId}:LTS` : `Ubuntu:${versionId}`;
-  return `Debian:${versionId.split('.')[0]}`;
+export function isScannableManifest(row: { subject: string | null; artifact_type: string | null }): boolean {
+  return row.subject === null && (row.artifact_type === null || imageConfigTypes.has(row.artifact_type));
+}
+
+/** The report of `digest` under `key` while its job is still waiting or running. */
+export async function unfinishedReport(
+  db: Database,
+  jobs: JobService,
+  digest: string,
+  key: string,
+): Promise<ScanReportRow | undefined> {
+  const current = await db.scanReports.find(digest, key);
+  if (!current || (current.status !== 'Pending' && current.status !== 'Running') || current.job_id === null)
+    return undefined;
+  const job = await jobs.job(current.job_id);
+  return job && !job.finished_at ? current : undefined;
 }
 
 /** Scans manifests for vulnerabilities as jobs and keeps Harbor-format reports by digest. */
@@ -112,19 +132,14 @@ export class ScanService {
   /** Queues a scan of `digest`; while one is unfinished, asking again returns that one. */
   async requestScan(repository: string, digest: string): Promise<ScanReportRow> {
     const { db, jobs, clock } = this.options;
-    const current = await db.scanReports.find(digest, scannerName);
-    if (
-      current &&
-      (current.status === 'Pending' || current.status === 'Running') &&
-      current.job_id !== null
-    ) {
-      const job = await jobs.job(current.job_id);
-      if (job && !job.finished_at) return current;
-    }
+    const external = await this.options.externalScanners?.scannerFor(repository);
+    const name = external?.name ?? scannerName;
+    const current = await unfinishedReport(db, jobs, digest, name);
+    if (current) return current;
     const report = await db.scanReports.replace({
       digest,
-      scanner_name: scannerName,
-      scanner_version: this.options.version,
+      scanner_name: name,
+      scanner_version: external?.version ?? this.options.version,
       status: 'Pending',
       report: null,
       summary: null,
@@ -136,8 +151,11 @@ export class ScanService {
       finished_at: null,
       error: null,
     });
-    const payload: ScanPayload = { repository, digest, reportId: report.id };
-    const { job } = await jobs.enqueue(scanJobType, payload, { dedupeKey: `scan:${digest}`, maxAttempts: 1 });
+    const payload: ScanPayload = external
+      ? { repository, digest, reportId: report.id, registration: external.uuid, scannerName: name }
+      : { repository, digest, reportId: report.id };
+    const dedupeKey = external ? `scan:${digest}:${external.uuid}` : `scan:${digest}`;
+    const { job } = await jobs.enqueue(scanJobType, payload, { dedupeKey, maxAttempts: 1 });
     await db.scanReports.update(report.id, { job_id: job.id });
     return { ...report, job_id: job.id };
   }
@@ -158,28 +176,33 @@ export class ScanService {
     const project = await db.projects.findByName(repository.slice(0, repository.indexOf('/')));
     if (!project || (await db.projects.metadata(project.id)).auto_scan !== 'true') return;
     const row = await db.manifests.find(repository, digest);
-    if (!row || row.subject !== null) return;
-    if (row.artifact_type !== null && !imageConfigTypes.has(row.artifact_type)) return;
+    if (!row || !isScannableManifest(row)) return;
     await this.requestScan(repository, digest);
   }
 
   /** Stops an unfinished scan; false when there is none. */
-  async stopScan(digest: string): Promise<boolean> {
+  async stopScan(digest: string, repository?: string): Promise<boolean> {
     const { db, jobs, clock } = this.options;
-    const current = await db.scanReports.find(digest, scannerName);
+    const current = await db.scanReports.find(digest, await this.scannerNameFor(repository));
     if (!current || (current.status !== 'Pending' && current.status !== 'Running')) return false;
     if (current.job_id !== null) await jobs.cancel(current.job_id);
     await db.scanReports.update(current.id, { status: 'Stopped', finished_at: clock.now() });
     return true;
   }
 
-  async report(digest: string): Promise<ScanReportRow | undefined> {
-    return this.options.db.scanReports.find(digest, scannerName);
+  /** The report of the scanner `repository`'s project uses (the built-in one without a repository). */
+  async report(digest: string, repository?: string): Promise<ScanReportRow | undefined> {
+    return this.options.db.scanReports.find(digest, await this.scannerNameFor(repository));
+  }
+
+  private async scannerNameFor(repository: string | undefined): Promise<string> {
+    if (repository === undefined) return scannerName;
+    return (await this.options.externalScanners?.scannerFor(repository))?.name ?? scannerName;
   }
 
   private async run(payload: ScanPayload, context: JobContext): Promise<void> {
     const { db, clock } = this.options;
-    const row = await db.scanReports.find(payload.digest, scannerName);
+    const row = await db.scanReports.find(payload.digest, payload.scannerName ?? scannerName);
     // Only a waiting report is worked: a stopped one stays stopped. A newer request that was
     // deduplicated onto this job replaced the report, and this job scans for it.
     if (row?.status !== 'Pending') return;
@@ -191,12 +214,20 @@ export class ScanService {
       db_imported_at: status.lastImport?.importedAt ?? null,
     });
     try {
-      const report = await this.scan(payload.repository, payload.digest, context);
+      let packages: string | null = null;
+      const external = this.options.externalScanners;
+      const report =
+        payload.registration && external
+          ? await external.scan(payload.registration, payload.repository, payload.digest, context.signal)
+          : await this.scan(payload.repository, payload.digest, context, (looked, imageDigest) => {
+              packages = JSON.stringify(storedPackages(imageDigest, looked));
+            });
       context.signal.throwIfAborted();
       await db.scanReports.update(row.id, {
         status: 'Success',
         report: JSON.stringify(report),
         summary: JSON.stringify(summarize(report)),
+        packages,
         finished_at: clock.now(),
       });
       context.log.info(`${report.vulnerabilities.length} vulnerabilities found`);
@@ -211,43 +242,37 @@ export class ScanService {
     }
   }
 
-  private async scan(repository: string, digest: string, context: JobContext): Promise<VulnerabilityReport> {
-    const notes: string[] = [];
-    const top = await this.loadManifest(repository, digest);
-    let image = top.manifest;
-    let imageDigest = digest;
-    if (image.kind !== 'image') {
-      const entries = image.manifests.filter((entry) => entry.platform?.os !== 'unknown');
-      const chosen =
-        entries.find((entry) => entry.platform?.os === 'linux' && entry.platform.architecture === 'amd64') ??
-        entries[0];
-      if (!chosen) throw new Error('the index lists no image to scan');
-      notes.push(
-        `an image index: only its ${describePlatform(chosen.platform)} image ${chosen.digest} was scanned`,
-      );
-      imageDigest = chosen.digest;
-      image = (await this.loadManifest(repository, chosen.digest)).manifest;
-      if (image.kind !== 'image') throw new Error(`${chosen.digest} is not an image manifest`);
-    }
-    const analysis = await analyzeImage(image, (blob) => this.options.store.read(blob as Digest));
-    notes.push(...analysis.notes);
-    const vulnerabilities: VulnerabilityItem[] = [];
-    for (const pkg of analysis.packages) {
-      context.signal.throwIfAborted();
-      const ecosystem = osvEcosystem(pkg, analysis.os);
-      if (!ecosystem) continue;
-      const matches = await this.options.advisories.affecting(ecosystem, pkg.sourceName, pkg.version);
-      for (const match of matches) vulnerabilities.push(toItem(match, pkg, imageDigest, ecosystem));
-    }
-    return {
-      generated_at: new Date(this.options.clock.now()).toISOString(),
-      artifact: { repository, digest, mime_type: top.mediaType },
-      scanner: { name: scannerName, vendor: scannerName, version: this.options.version },
-      severity: highest(vulnerabilities),
-      vulnerabilities,
-      package_count: analysis.packages.length,
-      notes,
+  /**
+   * Re-evaluates a finished report against the vulnerability database as it is now, from the
+   * packages its scan kept: no blob is read. False when the report kept none.
+   */
+  async rematch(row: ScanReportRow, signal: AbortSignal): Promise<boolean> {
+    const { db, advisories, clock } = this.options;
+    return rematchReport(row, { db, advisories, now: clock.now(), signal });
+  }
+
+  private async scan(
+    repository: string,
+    digest: string,
+    context: JobContext,
+    onPackages?: ImageScanOptions['onPackages'],
+  ): Promise<VulnerabilityReport> {
+    const { store, advisories, clock, version } = this.options;
+    const source: ImageSource = {
+      manifest: (wanted) => this.loadManifest(repository, wanted),
+      openBlob: (blob) => store.read(blob as Digest),
     };
+    return scanImage(
+      source,
+      { repository, digest },
+      {
+        advisories,
+        scanner: { name: scannerName, vendor: scannerName, version },
+        now: clock.now(),
+        signal: context.signal,
+        onPackages,
+      },
+    );
   }
 
   private async loadManifest(
@@ -259,48 +284,6 @@ export class ScanService {
     const bytes = await readAll(await this.options.store.read(digest as Digest), Number(row.size));
     return { manifest: parseManifest(bytes, row.media_type), mediaType: row.media_type };
   }
-}
-
-function describePlatform(platform: { os?: string; architecture?: string } | undefined): string {
-  return platform ? `${platform.os}/${platform.architecture}` : 'first';
-}
-
-function toItem(
-  match: AdvisoryMatch,
-  pkg: ScannedPackage,
-  imageDigest: string,
-  ecosystem: string,
-): VulnerabilityItem {
-  const cvss: VulnerabilityItem['preferred_cvss'] = {};
-  if (match.score !== null) cvss.score_v3 = match.score;
-  if (match.cvssVector?.startsWith('CVSS:3')) cvss.vector_v3 = match.cvssVector;
-  return {
-    id: match.id,
-    package: pkg.name,
-    version: pkg.version,
-    fix_version: match.fixedVersions.join(', '),
-    severity: severityNames[match.severity],
-    description: match.summary ?? '',
-    links: match.references.map((reference) => reference.url),
-    layer: { digest: pkg.layerDigest },
-    artifact_digests: [imageDigest],
-    preferred_cvss: cvss,
-    cwe_ids: [],
-    vendor_attributes: {
-      aliases: match.aliases,
-      ecosystem,
-      source_package: pkg.sourceName,
-      purl: pkg.purl,
-      ...(match.unsupported.length > 0 ? { unsupported: match.unsupported } : {}),
-    },
-  };
-}
-
-function highest(items: VulnerabilityItem[]): HarborSeverity {
-  let best: HarborSeverity = 'None';
-  for (const item of items)
-    if (severityRank.indexOf(item.severity) > severityRank.indexOf(best)) best = item.severity;
-  return best;
 }
 
 export function summarize(report: VulnerabilityReport): ScanSummary {

@@ -11,12 +11,21 @@ export interface AdvisoryReference {
 
 /** An advisory that affects one version of a package. */
 export interface AdvisoryMatch {
+  /** The vulnerability's id as reports show it: the OSV id, or a distribution feed's CVE id. */
   id: string;
+  /** The stored record's key: the OSV id, or `<source>:<scope>:<id>` for a distribution feed. */
+  key: string;
+  /** The feed the record came from: `osv`, `alpine-secdb`, `debian-tracker`. */
+  source: string;
   aliases: string[];
   severity: AdvisorySeverity;
-  /** CVSS base score, when the advisory has a scorable vector. */
+  /** CVSS v3 base score, when the advisory has a scorable v3 vector. */
   score: number | null;
+  /** The CVSS v3 vector. */
   cvssVector: string | null;
+  scoreV4: number | null;
+  cvssV4Vector: string | null;
+  cweIds: string[];
   /** Versions that end the affected stretch the version is in; empty when no fix is known. */
   fixedVersions: string[];
   summary: string | null;
@@ -38,7 +47,8 @@ export class AdvisoryStore {
   constructor(private readonly db: Database) {}
 
   /**
-   * Advisories whose `affected[]` entries for the package include `version`, ordered by id.
+   * Advisories whose `affected[]` entries for the package include `version`, ordered by stored key.
+   * Records of different feeds for the same CVE are distinct matches, each with its own fix.
    * `ecosystem` is OSV's string: `npm`, `PyPI`, or with a release, `Debian:12`; an entry for a
    * release matches only that release, an entry without one matches every release.
    */
@@ -67,11 +77,17 @@ export class AdvisoryStore {
         continue;
       }
       matches.set(advisory.id, {
-        id: advisory.id,
+        id: advisory.vulnerability_id ?? advisory.id,
+        key: advisory.id,
+        source: advisory.source,
         aliases: parseJson(advisory.aliases, []),
         severity: advisory.severity,
         score: advisory.cvss_score,
-        cvssVector: advisory.cvss_vector,
+        // Before 0008 a lone v4 vector was kept here.
+        cvssVector: advisory.cvss_vector?.startsWith('CVSS:4') ? null : advisory.cvss_vector,
+        scoreV4: advisory.cvss_v4_score,
+        cvssV4Vector: advisory.cvss_v4_vector,
+        cweIds: parseJson<string[]>(advisory.cwe_ids, []),
         fixedVersions: [...outcome.fixed],
         summary: advisory.summary,
         references: parseJson<AdvisoryReference[]>(advisory.references, []),

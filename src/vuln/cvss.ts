@@ -1,4 +1,8 @@
+import cvssCalculator from 'ae-cvss-calculator';
 import type { AdvisorySeverity } from '../db/schema.ts';
+
+// A CommonJS bundle: its classes come off the default export.
+const { Cvss4P0 } = cvssCalculator;
 
 /**
  * CVSS v3.x base scores, computed from the vector with the formulas of the CVSS 3.1
@@ -62,6 +66,36 @@ export function cvss3BaseScore(vector: string): number | undefined {
   return scope === 'U'
     ? roundUp(Math.min(impact + exploitability, 10))
     : roundUp(Math.min(1.08 * (impact + exploitability), 10));
+}
+
+const V4_BASE_METRICS = ['AV', 'AC', 'AT', 'PR', 'UI', 'VC', 'VI', 'VA', 'SC', 'SI', 'SA'] as const;
+
+/**
+ * The score of a CVSS v4.0 vector (`CVSS:4.0/...`), or undefined if it is not a complete one.
+ * v4 has one score, named after the metric groups the vector sets (CVSS-B, CVSS-BT, CVSS-BE,
+ * CVSS-BTE); this is the one FIRST's calculator shows for the vector as written. Scored by
+ * ae-cvss-calculator (MacroVector lookup and interpolation of the v4.0 specification); the library
+ * fills metrics a vector leaves out with "not defined", so completeness is checked here first.
+ */
+export function cvss4Score(vector: string): number | undefined {
+  const parts = vector.trim().split('/');
+  if (parts.shift() !== 'CVSS:4.0') return undefined;
+  const metrics = new Set<string>();
+  for (const part of parts) {
+    const [name, value, extra] = part.split(':');
+    if (!name || !value || extra !== undefined || metrics.has(name)) return undefined;
+    metrics.add(name);
+  }
+  if (V4_BASE_METRICS.some((name) => !metrics.has(name))) return undefined;
+  try {
+    const parsed = new Cvss4P0(vector.trim());
+    if (!parsed.isBaseFullyDefined()) return undefined;
+    const score = parsed.calculateScores().overall;
+    return Number.isFinite(score) ? score : undefined;
+  } catch {
+    // Unknown metric names or values.
+    return undefined;
+  }
 }
 
 /** The qualitative rating of a CVSS score (the same bands in v3 and v4). */

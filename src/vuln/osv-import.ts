@@ -33,6 +33,8 @@ export interface ImportOptions {
   /** Errors kept in the summary; the count in `failed` goes on past it. */
   maxErrors?: number;
   now?: () => number;
+  /** What the import history records as the source (a mirror URL); the path by default. */
+  source?: string;
 }
 
 /**
@@ -49,7 +51,7 @@ export async function importOsv(
   const progressEvery = options.progressEvery ?? 1000;
   const maxErrors = options.maxErrors ?? 100;
   const summary: ImportSummary = {
-    source: path,
+    source: options.source ?? path,
     files: 0,
     inserted: 0,
     replaced: 0,
@@ -97,6 +99,6 @@ export async function importOsv(
   await flush();
   if (summary.files === 0 || summary.files % progressEvery !== 0) report();
   const stored = summary.inserted + summary.replaced + summary.unchanged;
-  if (stored > 0) await db.advisories.recordImport(path, (options.now ?? Date.now)(), stored);
+  if (stored > 0) await db.advisories.recordImport(summary.source, (options.now ?? Date.now)(), stored);
   return summary;
 }

@@ -1,6 +1,6 @@
 import type { AdvisoryWrite, NewAffectedPackage } from '../db/advisories.ts';
 import type { AdvisorySeverity } from '../db/schema.ts';
-import { cvss3BaseScore, normalizeSeverityWord, severityOfScore } from './cvss.ts';
+import { cvss3BaseScore, cvss4Score, normalizeSeverityWord, severityOfScore } from './cvss.ts';
 import { normalizePackageName } from './package-names.ts';
 import { baseEcosystem } from './versions/index.ts';
 
@@ -9,10 +9,13 @@ const MAX_DETAILS = 8000;
 
 export class InvalidRecordError extends Error {}
 
-interface SeverityOutcome {
+export interface SeverityOutcome {
   severity: AdvisorySeverity;
+  /** The CVSS v3 vector and its base score. */
   vector: string | null;
   score: number | null;
+  v4Vector: string | null;
+  v4Score: number | null;
 }
 
 const isObject = (value: unknown): value is Record<string, unknown> =>
@@ -22,23 +25,40 @@ const strings = (value: unknown): string[] =>
   Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
 
 /**
- * The record's severity: a CVSS v3 vector scored per the specification; else the database's own
- * word (GHSA's `database_specific.severity`); a CVSS v4 vector is kept but not scored.
+ * The record's severity: from the CVSS v3 score when there is a scorable v3 vector; else from the
+ * CVSS v4 score; else the database's own word (GHSA's `database_specific.severity`). Both vectors
+ * are kept, each with its score when it could be computed.
  */
 export function resolveSeverity(record: Record<string, unknown>): SeverityOutcome {
   const entries = Array.isArray(record.severity) ? record.severity.filter(isObject) : [];
   const vectorOf = (type: string) => {
     const found = entries.find((entry) => entry.type === type && typeof entry.score === 'string');
-    return found ? (found.score as string) : undefined;
+    return found ? (found.score as string) : null;
   };
   const v3 = vectorOf('CVSS_V3');
-  const v3Score = v3 === undefined ? undefined : cvss3BaseScore(v3);
-  if (v3 !== undefined && v3Score !== undefined) {
-    return { severity: severityOfScore(v3Score), vector: v3, score: v3Score };
-  }
+  const v3Score = v3 === null ? undefined : cvss3BaseScore(v3);
+  const v4 = vectorOf('CVSS_V4');
+  const v4Score = v4 === null ? undefined : cvss4Score(v4);
+  const scored = v3Score ?? v4Score;
   const databaseSpecific = isObject(record.database_specific) ? record.database_specific : {};
-  const word = normalizeSeverityWord(databaseSpecific.severity) ?? 'unknown';
-  return { severity: word, vector: vectorOf('CVSS_V4') ?? v3 ?? null, score: null };
+  return {
+    severity:
+      scored !== undefined
+        ? severityOfScore(scored)
+        : (normalizeSeverityWord(databaseSpecific.severity) ?? 'unknown'),
+    vector: v3,
+    score: v3Score ?? null,
+    v4Vector: v4,
+    v4Score: v4Score ?? null,
+  };
+}
+
+/** `database_specific.cwe_ids` (GHSA, and others that follow it), deduplicated, in record order. */
+export function cweIdsOf(record: Record<string, unknown>): string[] {
+  const databaseSpecific = isObject(record.database_specific) ? record.database_specific : {};
+  return [...new Set(strings(databaseSpecific.cwe_ids).map((id) => id.trim()))].filter((id) =>
+    /^CWE-\d+$/.test(id),
+  );
 }
 
 function affectedRows(affected: unknown[]): NewAffectedPackage[] {
@@ -87,6 +107,11 @@ export function advisoryFromOsv(record: unknown): AdvisoryWrite {
       aliases: JSON.stringify(aliases),
       references: JSON.stringify(Array.isArray(record.references) ? record.references.filter(isObject) : []),
       raw: JSON.stringify(record),
+      source: 'osv',
+      vulnerability_id: null,
+      cwe_ids: JSON.stringify(cweIdsOf(record)),
+      cvss_v4_vector: severity.v4Vector,
+      cvss_v4_score: severity.v4Score,
     },
     aliases,
     affected: affectedRows(affected),

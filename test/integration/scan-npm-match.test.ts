@@ -4,18 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { gzipSync } from 'node:zlib';
 import { openSqliteDatabase } from '../../src/db/sqlite.ts';
 import { importOsv } from '../../src/vuln/osv-import.ts';
 import { apiRequest } from '../helpers/api.ts';
 import { startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
-import { alpineLayout, alpineManifestDigest, sharedFixture } from '../helpers/fixtures.ts';
+import { sharedFixture } from '../helpers/fixtures.ts';
 import { RegistryClient } from '../helpers/http.ts';
-import { tarOf } from '../helpers/layer-tars.ts';
-import { readLayoutBlob } from '../helpers/oci-layout.ts';
+import { pushNodeAppImage } from '../helpers/node-app-image.ts';
 
 const reportMime = 'application/vnd.security.vulnerability.report; version=1.1';
-const npmApp = (file: string): string =>
+const _npmApp = (file: string): string =>
   readFileSync(new URL(`../fixtures/npm-app/${file}`, import.meta.url), 'utf8');
 
 interface Item {
@@ -27,6 +25,7 @@ interface Item {
   layer: { digest: string };
   artifact_digests: string[];
   preferred_cvss: { score_v3?: number; vector_v3?: string };
+  cwe_ids: string[];
   links: string[];
   vendor_attributes: { aliases: string[]; ecosystem: string };
 }
@@ -53,43 +52,7 @@ describe('a scan matches a real advisory to a package in the image', () => {
   it('reports lodash 4.17.4 and jquery 3.3.1 (from a lockfile in an app layer on alpine) with fixes and layer', async () => {
     const client = new RegistryClient(berth.url);
     const repository = 'library/node-app';
-    const layout = alpineLayout();
-    const alpine = JSON.parse((await readLayoutBlob(layout, alpineManifestDigest)).toString('utf8')) as {
-      layers: { mediaType: string; digest: string; size: number }[];
-    };
-    const base = alpine.layers[0]!;
-    await client.pushBlob(repository, await readLayoutBlob(layout, base.digest));
-    const appLayer = gzipSync(
-      await tarOf([
-        { name: 'app/package.json', content: npmApp('package.json') },
-        { name: 'app/package-lock.json', content: npmApp('package-lock.json') },
-      ]),
-    );
-    const appDigest = await client.pushBlob(repository, appLayer);
-    const config = Buffer.from(
-      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } }),
-    );
-    const configDigest = await client.pushBlob(repository, config);
-    const manifest = {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: configDigest,
-        size: config.length,
-      },
-      layers: [
-        base,
-        {
-          mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
-          digest: appDigest,
-          size: appLayer.length,
-        },
-      ],
-    };
-    const put = await client.putManifest(repository, 'v1', manifest);
-    assert.equal(put.status, 201, put.body.toString());
-    const digest = put.header('docker-content-digest')!;
+    const { digest, appLayer: appDigest } = await pushNodeAppImage(client, repository);
 
     const path = `/projects/library/repositories/node-app/artifacts/${digest}`;
     assert.equal((await apiRequest(berth, testAdmin, 'POST', `${path}/scan`)).status, 202);
@@ -118,6 +81,9 @@ describe('a scan matches a real advisory to a package in the image', () => {
     assert.deepEqual(item.artifact_digests, [digest]);
     assert.equal(item.preferred_cvss.vector_v3, 'CVSS:3.1/AV:N/AC:L/PR:N/UI:N/S:U/C:N/I:H/A:H');
     assert.equal(item.preferred_cvss.score_v3, 9.1);
+    // The record's database_specific.cwe_ids.
+    assert.deepEqual(item.cwe_ids, ['CWE-20']);
+    assert.deepEqual(jquery.cwe_ids, ['CWE-1321', 'CWE-79']);
     assert.ok(item.vendor_attributes.aliases.includes('CVE-2019-10744'));
     assert.equal(item.vendor_attributes.ecosystem, 'npm');
     assert.ok(item.links.length > 0);

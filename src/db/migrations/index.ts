@@ -5,6 +5,9 @@ import { contentTables } from './0003-content.ts';
 import { jobTables } from './0004-jobs.ts';
 import { vulndbTables } from './0005-vulndb.ts';
 import { scanTables } from './0006-scans.ts';
+import { scanAllAndVulndbSyncTables } from './0007-scan-all-vulndb-sync.ts';
+import { advisorySourceColumns } from './0008-advisory-sources.ts';
+import { scannerAdapterTables } from './0009-scanner-adapters.ts';
 
 /** Every migration, in order. Names sort lexically; never rename or edit one that has shipped. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +17,9 @@ const migrations: Record<string, Migration> = {
   '0004-jobs': jobTables,
   '0005-vulndb': vulndbTables,
   '0006-scans': scanTables,
+  '0007-scan-all-vulndb-sync': scanAllAndVulndbSyncTables,
+  '0008-advisory-sources': advisorySourceColumns,
+  '0009-scanner-adapters': scannerAdapterTables,
 };
 
 export const migrationProvider: MigrationProvider = {

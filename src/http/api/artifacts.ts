@@ -46,6 +46,7 @@ const Artifact = Type.Object({
   labels: Type.Array(Loose),
   addition_links: Loose,
   scan_overview: Type.Optional(Loose),
+  sbom_overview: Type.Optional(Loose),
   accessories: Type.Optional(Type.Array(Loose)),
 });
 
@@ -68,6 +69,7 @@ function viewOptions(query: ViewQuery) {
     withTag: query.with_tag !== false,
     withAccessory: query.with_accessory === true,
     withScanOverview: query.with_scan_overview === true,
+    withSbomOverview: query.with_sbom_overview === true,
   };
 }
 

@@ -18,7 +18,11 @@ import type { JobService } from '../../jobs/job-service.ts';
 import type { Clock } from '../../lib/clock.ts';
 import type { ArtifactService } from '../../registry/artifact-service.ts';
 import type { ManifestService } from '../../registry/manifest-service.ts';
+import type { SbomService } from '../../scan/sbom/sbom-service.ts';
+import type { ScanAllService } from '../../scan/scan-all.ts';
 import type { ScanService } from '../../scan/scan-service.ts';
+import type { RegistrationService } from '../../scanner-adapter/registration-service.ts';
+import type { VulndbSync } from '../../vuln/vulndb-sync.ts';
 
 /** What the management API's routes may call: services, never storage directly. */
 export interface ApiServices {
@@ -44,5 +48,11 @@ export interface ApiServices {
   cliSecrets: CliSecrets;
   jobs: JobService;
   scans: ScanService;
+  /** SBOM generation (`scan_type: sbom`), its status and documents. */
+  sboms: SbomService;
+  /** Scanner registrations (Harbor's /scanners) and each project's scanner. */
+  scanners: RegistrationService;
+  scanAll: ScanAllService;
+  vulndb: VulndbSync;
   version: string;
 }

@@ -12,10 +12,14 @@ import { memberRoutes } from './members.ts';
 import { projectRoutes } from './projects.ts';
 import { repositoryRoutes } from './repositories.ts';
 import { robotRoutes } from './robots.ts';
+import { sbomRoutes } from './sboms.ts';
+import { scanAllRoutes } from './scan-all.ts';
+import { scannerRoutes } from './scanners.ts';
 import { scanRoutes } from './scans.ts';
 import { systemRoutes } from './system.ts';
 import { userGroupRoutes } from './usergroups.ts';
 import { userRoutes } from './users.ts';
+import { vulndbRoutes } from './vulndb.ts';
 
 /** Every resource of the management API, each in a file of its own. */
 const resources: ((api: FastifyInstance, services: ApiServices) => Promise<void>)[] = [
@@ -31,6 +35,10 @@ const resources: ((api: FastifyInstance, services: ApiServices) => Promise<void>
   repositoryRoutes,
   artifactRoutes,
   scanRoutes,
+  sbomRoutes,
+  scannerRoutes,
+  scanAllRoutes,
+  vulndbRoutes,
   auditLogRoutes,
   jobServiceRoutes,
 ];

@@ -1,5 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { formatJobLog } from '../../jobs/job-log.ts';
 import { RegistryError } from '../../oci/errors.ts';
 import { vulnerabilityReportMime } from '../../scan/scan-service.ts';
 import { auditOrigin } from '../audit-origin.ts';
@@ -12,6 +13,17 @@ const ScanRequest = Type.Object(
   { scan_type: Type.Optional(Type.String({ description: 'vulnerability (default) or sbom' })) },
   { additionalProperties: true },
 );
+
+/** Harbor's `scan_type`: `vulnerability` (the default) or `sbom`; anything else is BAD_REQUEST. */
+function scanTypeOf(request: FastifyRequest): 'vulnerability' | 'sbom' {
+  const scanType = (request.body as Static<typeof ScanRequest> | null | undefined)?.scan_type;
+  if (scanType === undefined || scanType === 'vulnerability' || scanType === 'sbom')
+    return scanType ?? 'vulnerability';
+  throw new RegistryError(
+    'BAD_REQUEST',
+    `scan type ${JSON.stringify(scanType.slice(0, 50))} is not supported`,
+  );
+}
 
 /** The artifact a scan route names, once the caller may do `action` on `resource` in its project. */
 async function scannedArtifact(
@@ -42,20 +54,15 @@ export async function scanRoutes(api: FastifyInstance, services: ApiServices): P
       },
     },
     async (request, reply) => {
-      const scanType = (request.body as Static<typeof ScanRequest> | null | undefined)?.scan_type;
-      if (scanType !== undefined && scanType !== 'vulnerability') {
-        throw new RegistryError(
-          'BAD_REQUEST',
-          `scan type ${JSON.stringify(scanType.slice(0, 50))} is not supported`,
-        );
-      }
+      const scanType = scanTypeOf(request);
       const { project, repository, row } = await scannedArtifact(services, request, 'scan', 'create');
-      await services.scans.requestScan(repository, row.digest);
+      if (scanType === 'sbom') await services.sboms.requestSbom(repository, row.digest, request.host);
+      else await services.scans.requestScan(repository, row.digest);
       services.audit.record({
         ...auditOrigin(request),
         resourceType: 'artifact',
         resource: `${repository}@${row.digest}`,
-        operation: 'scan',
+        operation: scanType === 'sbom' ? 'generate sbom' : 'scan',
         result: 'success',
         projectId: project.id,
       });
@@ -75,15 +82,20 @@ export async function scanRoutes(api: FastifyInstance, services: ApiServices): P
       },
     },
     async (request, reply) => {
+      const sbom = scanTypeOf(request) === 'sbom';
       const { project, repository, row } = await scannedArtifact(services, request, 'scan', 'stop');
-      if (!(await services.scans.stopScan(row.digest))) {
-        throw new RegistryError('BAD_REQUEST', `no scan of ${repository}@${row.digest} is running`);
+      const stopped = sbom
+        ? await services.sboms.stop(repository, row.digest)
+        : await services.scans.stopScan(row.digest, repository);
+      if (!stopped) {
+        const what = sbom ? 'SBOM generation' : 'scan';
+        throw new RegistryError('BAD_REQUEST', `no ${what} of ${repository}@${row.digest} is running`);
       }
       services.audit.record({
         ...auditOrigin(request),
         resourceType: 'artifact',
         resource: `${repository}@${row.digest}`,
-        operation: 'stop scan',
+        operation: sbom ? 'stop sbom generation' : 'stop scan',
         result: 'success',
         projectId: project.id,
       });
@@ -103,11 +115,38 @@ export async function scanRoutes(api: FastifyInstance, services: ApiServices): P
     },
     async (request) => {
       const { repository, row } = await scannedArtifact(services, request, 'artifact-addition', 'read');
-      const report = await services.scans.report(row.digest);
+      const report = await services.scans.report(row.digest, repository);
       if (!report?.report) {
         throw new RegistryError('NOT_FOUND', `${repository}@${row.digest} has no vulnerability report`);
       }
       return { [vulnerabilityReportMime]: JSON.parse(report.report) as unknown };
+    },
+  );
+
+  api.get(
+    `${base}/scan/:report_id/log`,
+    {
+      schema: {
+        tags: ['scan'],
+        summary: "The log of an artifact's scan, the reason included when it failed",
+        produces: ['text/plain'],
+        params: Type.Composite([ArtifactParams, Type.Object({ report_id: Type.String() })]),
+        response: { 200: Type.String(), ...contentErrors },
+      },
+    },
+    async (request, reply) => {
+      const { report_id: reportId } = request.params as { report_id: string };
+      const { repository, row } = await scannedArtifact(services, request, 'scan', 'read');
+      const report = await services.scans.report(row.digest, repository);
+      if (!report || String(report.id) !== reportId || report.job_id === null) {
+        throw new RegistryError(
+          'NOT_FOUND',
+          `${repository}@${row.digest} has no scan report ${reportId.slice(0, 40)}`,
+        );
+      }
+      const log = formatJobLog(await services.jobs.logs(report.job_id));
+      const failure = report.error === null ? '' : `scan failed: ${report.error}\n`;
+      return reply.type('text/plain; charset=utf-8').send(log + failure);
     },
   );
 }
