@@ -43,7 +43,7 @@ import { UploadService } from './registry/upload-service.ts';
 import { rematchJobType, runRematch } from './scan/rematch.ts';
 import { SbomService } from './scan/sbom/sbom-service.ts';
 import { ScanAllService } from './scan/scan-all.ts';
-import { ScanService } from './scan/scan-service.ts';
+import { ScanService, scannerName } from './scan/scan-service.ts';
 import { AdapterCredential } from './scanner-adapter/adapter-credential.ts';
 import { AdapterScanService } from './scanner-adapter/adapter-scan-service.ts';
 import { RegistrationService } from './scanner-adapter/registration-service.ts';
@@ -283,7 +283,13 @@ export async function startBerth(
           authenticator,
           tokens,
           manifests,
-          artifacts: new ArtifactService({ db, manifests, blobs: registry.blobs, clock }),
+          artifacts: new ArtifactService({
+            db,
+            manifests,
+            blobs: registry.blobs,
+            clock,
+            scanReportKey: async (repository) => (await scanners.scannerFor(repository))?.name ?? scannerName,
+          }),
           audit,
           robots,
           users,

@@ -12,6 +12,7 @@ export interface ArtifactServiceOptions {
   manifests: ManifestService;
   blobs: BlobService;
   clock: Clock;
+  scanReportKey?: (repository: string) => Promise<string>;
 }
 
 /**

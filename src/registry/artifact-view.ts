@@ -112,11 +112,19 @@ export class ArtifactViews {
   private readonly db: Database;
   private readonly manifests: ManifestService;
   private readonly blobs: BlobService;
+  private readonly scanReportKey: (repository: string) => Promise<string>;
 
-  constructor(options: { db: Database; manifests: ManifestService; blobs: BlobService }) {
+  constructor(options: {
+    db: Database;
+    manifests: ManifestService;
+    blobs: BlobService;
+    /** Whose scan report an artifact of the repository shows: its project's scanner (default Berth's). */
+    scanReportKey?: (repository: string) => Promise<string>;
+  }) {
     this.db = options.db;
     this.manifests = options.manifests;
     this.blobs = options.blobs;
+    this.scanReportKey = options.scanReportKey ?? (async () => scannerName);
   }
 
   async content(repository: string): Promise<RepositoryContent> {
@@ -175,7 +183,9 @@ export class ArtifactViews {
       );
     }
     if (options.withScanOverview)
-      view.scan_overview = scanOverview(await this.db.scanReports.find(row.digest, scannerName));
+      view.scan_overview = scanOverview(
+        await this.db.scanReports.find(row.digest, await this.scanReportKey(repository.name)),
+      );
     if (options.withSbomOverview) {
       const overview = sbomOverview(
         await this.db.scanReports.find(row.digest, sbomReportKey(repository.name)),

@@ -1,5 +1,5 @@
 import type { ScanReportRow } from '../db/scan-reports.ts';
-import { scannerName, vulnerabilityReportMime } from './scan-service.ts';
+import { vulnerabilityReportMime } from './scan-service.ts';
 
 const parse = <T>(text: string | null): T | undefined =>
   text === null ? undefined : (JSON.parse(text) as T);
@@ -22,7 +22,7 @@ export function scanOverview(row: ScanReportRow | undefined): Record<string, unk
       start_time: iso(start),
       ...(row.finished_at === null ? {} : { end_time: iso(row.finished_at) }),
       complete_percent: finished ? 100 : 0,
-      scanner: { name: scannerName, vendor: scannerName, version: row.scanner_version },
+      scanner: { name: row.scanner_name, vendor: row.scanner_name, version: row.scanner_version },
     },
   };
 }

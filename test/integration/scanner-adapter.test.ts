@@ -271,6 +271,20 @@ describe('scanner adapters: Berth driving another Berth as its scanner', () => {
       ],
     );
 
+    // Artifact listings show the summary of the project scanner's report, as Harbor does.
+    const listed = await apiRequest(
+      a,
+      testAdmin,
+      'GET',
+      `/projects/lib/repositories/node-app/artifacts/${nodeAppDigest}?with_scan_overview=true`,
+    );
+    const overview = listed.json<{ scan_overview: Record<string, Record<string, unknown>> }>().scan_overview[
+      reportMime
+    ]!;
+    assert.equal(overview.scan_status, 'Success');
+    assert.equal((overview.scanner as { name: string }).name, 'remote-berth');
+    assert.deepEqual(overview.summary, { total: 2, fixable: 2, summary: { Critical: 1, Medium: 1 } });
+
     // The robot behind the pull credential is gone once the scan ended.
     const db = openSqliteDatabase(a.config.database.sqlite);
     try {
