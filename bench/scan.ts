@@ -149,7 +149,7 @@ async function scanOnFreshBerth(resources: Resources, image: ScanImage, rows: Ro
   analysisRssRow.berth = Math.max(...runs.map((run) => run.maxRssKiB)) / 1024;
   analysisRssRow.samples = {
     baselineMiB: median(runs.map((run) => run.baselineMaxRssKiB)) / 1024,
-    method: 'process.resourceUsage().maxRSS of a fresh node process (node + tsx + modules included)',
+    method: 'VmHWM of a fresh node process, reset after start-up (node + tsx + modules included)',
   };
   progress(
     `  ${image.label}: analysis alone ${analysisRow.berth.toFixed(2)} s, peak RSS ` +
