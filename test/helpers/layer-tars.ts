@@ -8,7 +8,7 @@ import type { Descriptor } from '../../src/oci/manifest.ts';
 export interface TarEntrySpec {
   name: string;
   type?: 'file' | 'symlink' | 'link' | 'directory';
-  content?: string;
+  content?: string | Buffer;
   linkname?: string;
   mode?: number;
 }

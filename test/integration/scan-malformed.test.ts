@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
@@ -56,6 +56,7 @@ describe('scans of malformed layers', { skip: missingTools('tar') }, () => {
   let berth: TestBerth;
   let client: RegistryClient;
   let work: string;
+  let scanTemp: string;
   const escapeName = `berth-escape-${randomBytes(6).toString('hex')}`;
 
   async function scan(repository: string, layers: Buffer[]): Promise<Outcome> {
@@ -84,9 +85,14 @@ describe('scans of malformed layers', { skip: missingTools('tar') }, () => {
   }
 
   before(async () => {
+    work = mkdtempSync(join(tmpdir(), 'berth-malformed-'));
+    // Scans make their temp areas under the process's temp directory: a private one here, so
+    // what they leave behind is seen apart from other test processes' scans.
+    scanTemp = join(work, 'tmp');
+    execFileSync('mkdir', ['-p', scanTemp]);
+    process.env.TMPDIR = scanTemp;
     berth = await startTestBerth({ 'jobs.pollIntervalMs': 100 });
     client = new RegistryClient(berth.url);
-    work = mkdtempSync(join(tmpdir(), 'berth-malformed-'));
     const created = await apiRequest(berth, testAdmin, 'POST', '/projects', { project_name: 'malformed' });
     assert.equal(created.status, 201, created.body.toString());
   });
@@ -160,16 +166,28 @@ describe('scans of malformed layers', { skip: missingTools('tar') }, () => {
   });
 
   it('never writes a layer path anywhere: .. and absolute entries are ignored with a note', async () => {
-    const target = join(tmpdir(), escapeName);
+    const target = join(work, escapeName);
+    // A jar is spooled into the scan's temp area to be read: that area must be gone afterwards.
+    const jarDir = join(work, 'jar');
+    execFileSync('mkdir', ['-p', join(jarDir, 'META-INF/maven/org.example/demo')]);
+    execFileSync(
+      'sh',
+      [
+        '-c',
+        'printf "groupId=org.example\\nartifactId=demo\\nversion=1.0\\n" > META-INF/maven/org.example/demo/pom.properties',
+      ],
+      { cwd: jarDir },
+    );
+    execFileSync('zip', ['-q', '-r', 'demo.jar', 'META-INF'], { cwd: jarDir });
     const layer = gzipSync(
       await tarOf([
         { name: `../../../../../../../..${target}`, content: 'escaped' },
         { name: target, content: 'absolute' },
         { name: `tmp/../../..${target}/package-lock.json`, content: '{}' },
         { name: 'etc/os-release', content: 'ID=alpine\nVERSION_ID=3.17.2\n' },
+        { name: 'app/demo.jar', content: readFileSync(join(jarDir, 'demo.jar')) },
       ]),
     );
-    const before = new Set(readdirSync(tmpdir()));
     const outcome = await scan('escape', [layer]);
     assert.equal(outcome.status, 'Success', outcome.log);
     assert.equal(existsSync(target), false);
@@ -177,9 +195,20 @@ describe('scans of malformed layers', { skip: missingTools('tar') }, () => {
       outcome.notes.some((note) => note.includes("entries with '..'")),
       outcome.notes.join('\n'),
     );
-    const leftovers = readdirSync(tmpdir()).filter(
-      (name) => !before.has(name) && name.startsWith('berth-scan-'),
+    const report = await apiRequest(
+      berth,
+      testAdmin,
+      'GET',
+      `/projects/malformed/repositories/escape/artifacts/v1/additions/vulnerabilities`,
     );
+    const packages = (report.json() as Record<string, { packages: { purl: string }[] }>)[reportMime]!
+      .packages;
+    assert.deepEqual(
+      packages.map((pkg) => pkg.purl),
+      ['pkg:maven/org.example/demo@1.0'],
+      'the jar was read',
+    );
+    const leftovers = readdirSync(scanTemp).filter((name) => name.startsWith('berth-scan-'));
     assert.deepEqual(leftovers, [], 'scan temp areas are removed');
   });
 
