@@ -3,6 +3,8 @@ import { readVersion } from '../version.ts';
 import { configCommand } from './config.ts';
 import { migrateCommand } from './migrate.ts';
 import { serveCommand } from './serve.ts';
+import { signCommand } from './sign.ts';
+import { verifyCommand } from './verify.ts';
 import { vulndbCommand } from './vulndb.ts';
 
 /** The `berth` command line. */
@@ -21,6 +23,8 @@ export function buildCli(): Command {
   program.addCommand(migrateCommand());
   program.addCommand(configCommand());
   program.addCommand(vulndbCommand());
+  program.addCommand(signCommand());
+  program.addCommand(verifyCommand());
   return program;
 }
 
