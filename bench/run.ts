@@ -14,6 +14,7 @@ import {
   rate,
   type Subject,
 } from './measure.ts';
+import { measurePullPolicies, pullPolicyRows } from './pull-policies.ts';
 import { formatTable, type Row, writeJson } from './report.ts';
 import { measureScans } from './scan.ts';
 import * as scenario from './scenarios.ts';
@@ -170,6 +171,10 @@ async function main(): Promise<void> {
     ]);
     for (const row of authRows) row.baseline = anonymousRow.berth;
   });
+  const policyRows = pullPolicyRows(connections);
+  await measure(rows, policyRows, () =>
+    measurePullPolicies(subjects[0]!.client, wrkTool(resources, 1, work), policyRows),
+  );
   const headRows = loadRows('blob-head', 'blob HEAD');
   await measure(rows, headRows, () =>
     load(subjects, rawTool, ...headRows, ({ name, server }) => ({

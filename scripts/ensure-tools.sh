@@ -39,6 +39,8 @@ declare -A package_of_file=(
   [/usr/share/java/guava.jar]=libguava-java
   [/usr/share/java/guice-no-aop.jar]=libguice-java
   [/usr/share/java/wagon-http-shaded.jar]=libwagon-http-shaded-java
+  # Real cosign signatures and cosign.pub that the cosign verifier tests check.
+  [/usr/share/gocode/src/github.com/containers/image/signature/fixtures/cosign.pub]=golang-github-containers-image-dev
 )
 # slapd and debootstrap install into /usr/sbin, which a non-root PATH may lack.
 export PATH="$PATH:/usr/sbin:/sbin"

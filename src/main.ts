@@ -35,6 +35,9 @@ import { type Clock, systemClock } from './lib/clock.ts';
 import { createLogger, type Logger } from './lib/logger.ts';
 import { PeriodicTask } from './lib/periodic-task.ts';
 import { RateLimiter } from './lib/rate-limiter.ts';
+import { CveAllowlistService } from './policy/cve-allowlist-service.ts';
+import { createPullPolicies, loadTrustedRoot } from './policy/pull-policies.ts';
+import { TagImmutability } from './policy/tag-immutability.ts';
 import { ArtifactService } from './registry/artifact-service.ts';
 import { BlobService } from './registry/blob-service.ts';
 import { ListingService } from './registry/listing-service.ts';
@@ -101,7 +104,8 @@ export async function startBerth(
   const settings = new SettingsService(db, clock, secrets);
   const directory = new ProjectDirectory(db, clock);
   const evaluator = new PermissionEvaluator(directory);
-  const projects = new ProjectService(db, clock, directory);
+  const projects = new ProjectService(db, clock, directory, config.quota.defaultStorageBytes);
+  const cveAllowlists = new CveAllowlistService(db, clock);
   const access = new RegistryAccess({
     evaluator,
     directory,
@@ -166,6 +170,8 @@ export async function startBerth(
     maxOpenUploads: config.registry.maxOpenUploadsPerRepository,
   });
   const manifests = new ManifestService({ db, store, clock, cacheBytes: config.registry.manifestCacheBytes });
+  const immutability = new TagImmutability({ db, projects: directory, clock });
+  manifests.guardTags(immutability);
   const jobs = new JobService({
     db,
     clock,
@@ -236,6 +242,21 @@ export async function startBerth(
   const sboms = new SbomService({ db, store, uploads, manifests, jobs, clock, log, version: readVersion() });
   sboms.register();
   manifests.onStored((repository, digest) => sboms.sbomOnPush(repository, digest));
+  const pullPolicies = createPullPolicies({
+    db,
+    clock,
+    log,
+    manifests,
+    store,
+    directory,
+    cveAllowlists,
+    denyUnscanned: config.policy.denyUnscanned,
+    ...(config.policy.sigstoreTrustedRoot
+      ? { trustedRoot: await loadTrustedRoot(config.policy.sigstoreTrustedRoot) }
+      : {}),
+    scannerFor: (repository) => scanners.scannerFor(repository),
+    scans,
+  });
   const registry = {
     blobs: new BlobService({ db, store, clock }),
     uploads,
@@ -245,6 +266,7 @@ export async function startBerth(
     tokenService: config.auth.tokenService,
     manifestMaxBytes: config.registry.manifestMaxBytes,
     audit,
+    pullGate: pullPolicies.gate,
   };
 
   const app = await buildServer({
@@ -289,6 +311,7 @@ export async function startBerth(
             blobs: registry.blobs,
             clock,
             scanReportKey: async (repository) => (await scanners.scannerFor(repository))?.name ?? scannerName,
+            immutability,
           }),
           audit,
           robots,
@@ -304,7 +327,10 @@ export async function startBerth(
           sboms,
           scanners,
           scanAll,
+          immutability,
           vulndb,
+          cveAllowlists,
+          trustPolicies: pullPolicies.trustPolicies,
           version: readVersion(),
         }),
       oidc.routes,

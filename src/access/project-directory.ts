@@ -20,6 +20,7 @@ interface Cached<T> {
 export class ProjectDirectory {
   private readonly projects = new Map<string, Cached<ProjectRef | undefined>>();
   private readonly roles = new Map<string, Cached<number[]>>();
+  private readonly invalidationListeners: (() => void)[] = [];
 
   constructor(
     private readonly db: Database,
@@ -58,6 +59,12 @@ export class ProjectDirectory {
   invalidate(): void {
     this.projects.clear();
     this.roles.clear();
+    for (const listener of this.invalidationListeners) listener();
+  }
+
+  /** Told after each `invalidate()`, so caches built on project metadata drop it too. */
+  onInvalidate(listener: () => void): void {
+    this.invalidationListeners.push(listener);
   }
 
   private remember<T>(map: Map<string, Cached<T>>, key: string, value: T, now: number): void {

@@ -26,6 +26,15 @@ export interface NewProject {
   name: string;
   public: boolean;
   metadata?: Record<string, string>;
+  /** Bytes the project may store; -1 unlimited; absent: the configured default. */
+  storageLimit?: number;
+}
+
+/** Harbor's rule for a storage limit: -1 (unlimited) or a positive number of bytes. */
+export function storageLimitProblem(limit: number): string | undefined {
+  return Number.isSafeInteger(limit) && (limit === -1 || limit > 0)
+    ? undefined
+    : `invalid storage limit ${limit}: -1 (unlimited) or a positive number of bytes`;
 }
 
 /** Projects: creation (with its creator as project admin) and the changes everyone must see. */
@@ -34,10 +43,15 @@ export class ProjectService {
     private readonly db: Database,
     private readonly clock: Clock,
     private readonly directory: ProjectDirectory,
+    /** The storage limit of a project created without one (bytes, -1 unlimited). */
+    private readonly defaultStorageLimit = -1,
   ) {}
 
   async create(creator: Caller, project: NewProject): Promise<ProjectRef> {
-    const problem = projectNameProblem(project.name) ?? projectMetadataProblem(project.metadata ?? {});
+    const problem =
+      projectNameProblem(project.name) ??
+      projectMetadataProblem(project.metadata ?? {}) ??
+      (project.storageLimit === undefined ? undefined : storageLimitProblem(project.storageLimit));
     if (problem) throw new RegistryError('BAD_REQUEST', problem);
     const now = this.clock.now();
     const ownerId = creator.kind === 'user' ? creator.id : await this.firstAdminId();
@@ -49,6 +63,7 @@ export class ProjectService {
         { name: project.name, owner_id: ownerId, now },
         { ...project.metadata, public: project.public ? 'true' : 'false' },
       );
+      await db.quotas.insert(created, project.storageLimit ?? this.defaultStorageLimit, now);
       if (creator.kind === 'user') {
         await db.members.insert({
           project_id: created,
@@ -95,6 +110,13 @@ export class ProjectService {
       await db.projects.touch(project.id, this.clock.now());
     });
     this.directory.invalidate();
+  }
+
+  /** Sets the project's storage limit (bytes, -1 unlimited); usage above it refuses new pushes only. */
+  async setStorageLimit(project: ProjectRef, limit: number): Promise<void> {
+    const problem = storageLimitProblem(limit);
+    if (problem) throw new RegistryError('BAD_REQUEST', problem);
+    await this.db.quotas.setHardOfProject(project.id, limit, this.clock.now());
   }
 
   async deleteMetadata(project: ProjectRef, name: string): Promise<boolean> {

@@ -269,6 +269,31 @@ export const configSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    quota: Type.Object(
+      {
+        defaultStorageBytes: Type.Integer({
+          minimum: -1,
+          default: -1,
+          description: 'storage limit of a project created without one, in bytes (-1 unlimited)',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    policy: Type.Object(
+      {
+        denyUnscanned: Type.Boolean({
+          default: true,
+          description:
+            "under a project's prevent_vul, refuse pulls of images without a successful scan (Harbor always does)",
+        }),
+        sigstoreTrustedRoot: Type.String({
+          default: '',
+          description:
+            'Sigstore trusted_root.json (Fulcio CAs, Rekor keys) that keyless Cosign signatures are verified against, offline; empty: keyless signatures are refused',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     metrics: Type.Object(
       { enabled: Type.Boolean({ default: true, description: 'serve Prometheus metrics at /metrics' }) },
       { additionalProperties: false, default: {} },

@@ -134,6 +134,44 @@ export function databaseConformance(backend: string, create: () => Promise<Datab
       await db.close();
     });
 
+    it('charges storage to a project once per digest, refuses past the limit, releases what nothing references', async () => {
+      const db = await create();
+      const project = await db.projects.insert({ name: 'q', owner_id: 0, now: 1 }, {});
+      await db.quotas.insert(project, 150, 1);
+      const charge = (contents: { digest: string; size: number }[]) => db.quotas.charge('q', contents, 2);
+      assert.deepEqual(await charge([{ digest: digest('1'), size: 100 }]), { admitted: true, charged: 100 });
+      assert.deepEqual(await charge([{ digest: digest('1'), size: 100 }]), { admitted: true, charged: 0 });
+      assert.deepEqual(await charge([{ digest: digest('2'), size: 60 }]), {
+        admitted: false,
+        used: 100,
+        hard: 150,
+        needed: 60,
+      });
+      assert.deepEqual(
+        await charge([
+          { digest: digest('3'), size: 10 },
+          { digest: digest('1'), size: 100 },
+        ]),
+        {
+          admitted: true,
+          charged: 10,
+        },
+      );
+      assert.deepEqual(await db.quotas.charge('no-such-project', [{ digest: digest('4'), size: 9 }], 2), {
+        admitted: true,
+        charged: 0,
+      });
+      await db.repositories.ensure('q/r', 1);
+      await db.manifests.insert(manifestRow('q/r', digest('3'), { size: 10 }), [
+        { child: digest('1'), kind: 'blob' },
+      ]);
+      assert.equal(await db.quotas.release('q', [digest('1'), digest('3')], 3), 0, 'a manifest holds both');
+      await db.manifests.delete('q/r', digest('3'));
+      assert.equal(await db.quotas.release('q', [digest('1'), digest('3')], 3), 110);
+      assert.deepEqual(await db.quotas.findByProject(project), { hard: 150, used: 0 });
+      await db.close();
+    });
+
     it('rolls a failed transaction back entirely', async () => {
       const db = await create();
       await assert.rejects(

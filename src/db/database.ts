@@ -3,12 +3,15 @@ import { AdapterScanQueries } from './adapter-scans.ts';
 import { AdvisoryQueries } from './advisories.ts';
 import { AuditLogQueries } from './audit-logs.ts';
 import { BlobQueries } from './blobs.ts';
+import { CveAllowlistQueries } from './cve-allowlists.ts';
 import { GroupQueries } from './groups.ts';
+import { ImmutableRuleQueries } from './immutable-rules.ts';
 import { JobQueries } from './jobs.ts';
 import { ManifestQueries } from './manifests.ts';
 import { MemberQueries } from './members.ts';
 import { migrationProvider } from './migrations/index.ts';
 import { ProjectQueries } from './projects.ts';
+import { QuotaQueries } from './quotas.ts';
 import { RepositoryQueries } from './repositories.ts';
 import { RobotQueries } from './robots.ts';
 import { ScanAllQueries } from './scan-all.ts';
@@ -18,6 +21,7 @@ import type { Schema } from './schema.ts';
 import { SettingQueries } from './settings.ts';
 import { SigningKeyQueries } from './signing-keys.ts';
 import { TagQueries } from './tags.ts';
+import { TrustPolicyQueries } from './trust-policies.ts';
 import { UploadQueries } from './uploads.ts';
 import { UserQueries } from './users.ts';
 import { VulndbMirrorQueries } from './vulndb-mirror.ts';
@@ -47,6 +51,10 @@ export interface Database {
   readonly adapterScans: AdapterScanQueries;
   readonly scanAll: ScanAllQueries;
   readonly vulndbMirror: VulndbMirrorQueries;
+  readonly immutableRules: ImmutableRuleQueries;
+  readonly quotas: QuotaQueries;
+  readonly cveAllowlists: CveAllowlistQueries;
+  readonly trustPolicies: TrustPolicyQueries;
   /** Runs `work` in one transaction: all of its writes land, or none do. */
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
@@ -74,6 +82,10 @@ export class KyselyDatabase implements Database {
   readonly adapterScans: AdapterScanQueries;
   readonly scanAll: ScanAllQueries;
   readonly vulndbMirror: VulndbMirrorQueries;
+  readonly immutableRules: ImmutableRuleQueries;
+  readonly quotas: QuotaQueries;
+  readonly cveAllowlists: CveAllowlistQueries;
+  readonly trustPolicies: TrustPolicyQueries;
 
   constructor(private readonly kysely: Kysely<Schema>) {
     this.repositories = new RepositoryQueries(kysely);
@@ -96,6 +108,10 @@ export class KyselyDatabase implements Database {
     this.adapterScans = new AdapterScanQueries(kysely);
     this.scanAll = new ScanAllQueries(kysely);
     this.vulndbMirror = new VulndbMirrorQueries(kysely);
+    this.immutableRules = new ImmutableRuleQueries(kysely);
+    this.quotas = new QuotaQueries(kysely);
+    this.cveAllowlists = new CveAllowlistQueries(kysely);
+    this.trustPolicies = new TrustPolicyQueries(kysely);
   }
 
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T> {

@@ -1,6 +1,10 @@
 import type { Generated } from 'kysely';
 import type { AdapterScanTable } from './adapter-scans.ts';
+import type { CveAllowlistTable } from './cve-allowlists.ts';
+import type { ImmutableTagRuleTable } from './immutable-rules.ts';
+import type { ProjectBlobTable, QuotaTable } from './quotas.ts';
 import type { ProjectScannerTable, ScannerRegistrationTable } from './scanner-registrations.ts';
+import type { SignatureVerificationTable, TrustPolicyTable } from './trust-policies.ts';
 
 /**
  * Tables as Kysely sees them. Portable types only (text, bigint, no JSON columns, no arrays) so
@@ -373,6 +377,9 @@ export interface VulndbMirrorSourceTable {
 }
 
 export interface Schema {
+  immutable_tag_rules: ImmutableTagRuleTable;
+  trust_policies: TrustPolicyTable;
+  signature_verifications: SignatureVerificationTable;
   repositories: RepositoryTable;
   blobs: BlobTable;
   repository_blobs: RepositoryBlobTable;
@@ -409,4 +416,7 @@ export interface Schema {
   scanner_registrations: ScannerRegistrationTable;
   project_scanners: ProjectScannerTable;
   adapter_scans: AdapterScanTable;
+  quotas: QuotaTable;
+  project_blobs: ProjectBlobTable;
+  cve_allowlists: CveAllowlistTable;
 }

@@ -13,6 +13,8 @@ export interface ArtifactServiceOptions {
   blobs: BlobService;
   clock: Clock;
   scanReportKey?: (repository: string) => Promise<string>;
+  /** Tag immutability: refuses (PRECONDITION) deleting content that carries a protected tag. */
+  immutability?: { assertDeletable(repository: string, tags: readonly string[]): Promise<void> };
 }
 
 /**
@@ -24,9 +26,11 @@ export class ArtifactService {
   private readonly db: Database;
   private readonly manifests: ManifestService;
   private readonly clock: Clock;
+  private readonly immutability: ArtifactServiceOptions['immutability'];
 
   constructor(options: ArtifactServiceOptions) {
     this.db = options.db;
+    this.immutability = options.immutability;
     this.manifests = options.manifests;
     this.clock = options.clock;
     this.views = new ArtifactViews(options);
@@ -53,6 +57,10 @@ export class ArtifactService {
   async deleteRepository(name: string): Promise<void> {
     await this.repository(name);
     const content = await this.views.content(name);
+    await this.immutability?.assertDeletable(
+      name,
+      content.tags.map((tag) => tag.name),
+    );
     for (const row of content.artifacts) await this.deleteManifest(name, row.digest);
     await this.db.repositories.deleteDetails(name);
   }
@@ -63,6 +71,10 @@ export class ArtifactService {
    * index of the repository lists is refused, so no index is left pointing at nothing.
    */
   async deleteArtifact(content: RepositoryContent, row: ArtifactRow): Promise<void> {
+    await this.immutability?.assertDeletable(
+      content.repository,
+      (content.tagsByDigest.get(row.digest) ?? []).map((tag) => tag.name),
+    );
     const parents = await this.db.manifests.findParents(content.repository, row.digest);
     if (parents.length > 0) {
       throw new RegistryError(
@@ -105,6 +117,7 @@ export class ArtifactService {
         `artifact ${row.digest} has no tag ${JSON.stringify(name.slice(0, 200))}`,
       );
     }
+    await this.immutability?.assertDeletable(content.repository, [name]);
     await this.manifests.delete(content.repository, { kind: 'tag', tag: name });
   }
 

@@ -8,10 +8,12 @@ import { RegistryError } from '../oci/errors.ts';
 import { type Descriptor, parseManifest } from '../oci/manifest.ts';
 import { manifestKinds } from '../oci/media-types.ts';
 import { parseReference } from '../oci/reference.ts';
+import { generatorAnnotation } from '../scan/sbom/sbom-artifacts.ts';
 import { sbomOverview } from '../scan/sbom/sbom-overview.ts';
 import { sbomReportKey } from '../scan/sbom/sbom-service.ts';
 import { scanOverview } from '../scan/scan-overview.ts';
 import { scannerName } from '../scan/scan-service.ts';
+import { accessoryType, cosignTagSubject } from './accessories.ts';
 import type { BlobService } from './blob-service.ts';
 import type { ManifestService } from './manifest-service.ts';
 
@@ -40,6 +42,8 @@ export interface RepositoryRef {
 export class RepositoryContent {
   readonly byDigest: Map<string, ArtifactRow>;
   readonly tagsByDigest = new Map<string, TagRow[]>();
+  /** Subject digest → the manifest its Cosign `sha256-<hex>.sig` tag names. */
+  private readonly signatureTags = new Map<string, string>();
 
   constructor(
     readonly repository: string,
@@ -52,12 +56,28 @@ export class RepositoryContent {
       const list = this.tagsByDigest.get(tag.digest) ?? [];
       list.push(tag);
       this.tagsByDigest.set(tag.digest, list);
+      const subject = cosignTagSubject(tag.name);
+      if (subject?.suffix === 'sig') this.signatureTags.set(subject.digest, tag.digest);
     }
   }
 
   /** Whether Harbor lists it: not an index's child, not an accessory of an artifact here. */
   listed(row: ArtifactRow): boolean {
-    return !this.indexChildren.has(row.digest) && !(row.subject && this.byDigest.has(row.subject));
+    return (
+      !this.indexChildren.has(row.digest) &&
+      !(row.subject && this.byDigest.has(row.subject)) &&
+      !this.isTagSignatureHere(row.digest)
+    );
+  }
+
+  /** Whether the manifest is only a Cosign tag-scheme signature of an artifact of this repository. */
+  private isTagSignatureHere(digest: string): boolean {
+    const tags = this.tagsByDigest.get(digest);
+    if (!tags) return false;
+    return tags.every((tag) => {
+      const subject = cosignTagSubject(tag.name);
+      return subject?.suffix === 'sig' && this.byDigest.has(subject.digest);
+    });
   }
 
   /** The artifact a reference (digest or tag) names, or NOT_FOUND. */
@@ -70,9 +90,23 @@ export class RepositoryContent {
     return row;
   }
 
-  /** Referrers of `digest` that Harbor shows as its accessories. */
+  /** Referrers of `digest`: the accessories deleted with it (Cosign's tagged ones go by content, in the manifest service). */
   accessoriesOf(digest: string): ArtifactRow[] {
     return this.artifacts.filter((row) => row.subject === digest);
+  }
+
+  /** What Harbor lists as the accessories of `digest`: its referrers and its Cosign `.sig` tag signature. */
+  accessoryEntries(digest: string): { row: ArtifactRow; cosignTagSuffix?: string }[] {
+    const entries: { row: ArtifactRow; cosignTagSuffix?: string }[] = this.accessoriesOf(digest).map(
+      (row) => ({
+        row,
+      }),
+    );
+    const tagged = this.byDigest.get(this.signatureTags.get(digest) ?? '');
+    if (tagged && !entries.some((entry) => entry.row.digest === tagged.digest)) {
+      entries.push({ row: tagged, cosignTagSuffix: 'sig' });
+    }
+    return entries;
   }
 }
 
@@ -91,6 +125,47 @@ export interface ViewOptions {
   withAccessory?: boolean;
   withScanOverview?: boolean;
   withSbomOverview?: boolean;
+  /** Berth's own: the signatures the pull gate verified (`signatures`). */
+  withSignatures?: boolean;
+}
+
+/** Harbor's Accessory model for each accessory of `row`. */
+export function accessoryViews(repository: RepositoryRef, content: RepositoryContent, row: ArtifactRow) {
+  return content.accessoryEntries(row.digest).map(({ row: accessory, cosignTagSuffix }) => ({
+    id: accessory.id,
+    artifact_id: accessory.id,
+    subject_artifact_id: row.id,
+    subject_artifact_repo: repository.name,
+    subject_artifact_digest: row.digest,
+    size: Number(accessory.size),
+    digest: accessory.digest,
+    // The SBOMs Berth generates are what Harbor's own SBOM generation makes: `harbor.sbom`.
+    type: generatedSbom(accessory)
+      ? 'harbor.sbom'
+      : accessoryType(accessory.artifact_type, [], cosignTagSuffix),
+    icon: '',
+    creation_time: isoTime(accessory.created_at),
+  }));
+}
+
+function generatedSbom(row: ArtifactRow): boolean {
+  if (!row.annotations) return false;
+  return (JSON.parse(row.annotations) as Record<string, unknown>)[generatorAnnotation] !== undefined;
+}
+
+/**
+ * Berth's record of verified signatures of an artifact: who signed, when, with what, and when
+ * the pull gate last verified it (only artifacts of projects enforcing content trust have any).
+ */
+export async function signatureViews(db: Database, repository: string, digest: string) {
+  return (await db.trustPolicies.verificationsOf(repository, digest)).map((row) => ({
+    format: row.format,
+    signature_digest: row.signature_digest,
+    signer: row.signer,
+    method: row.method,
+    signed_at: row.signed_at ?? undefined,
+    verified_at: isoTime(row.verified_at),
+  }));
 }
 
 /** The Go zero time: what Harbor reports for something never pulled (Berth does not count pulls). */
@@ -192,20 +267,8 @@ export class ArtifactViews {
       );
       if (overview) view.sbom_overview = overview;
     }
-    if (options.withAccessory) {
-      view.accessories = content.accessoriesOf(row.digest).map((accessory) => ({
-        id: accessory.id,
-        artifact_id: accessory.id,
-        subject_artifact_id: row.id,
-        subject_artifact_repo: repository.name,
-        subject_artifact_digest: row.digest,
-        size: Number(accessory.size),
-        digest: accessory.digest,
-        type: accessory.artifact_type ?? accessory.media_type,
-        icon: '',
-        creation_time: isoTime(accessory.created_at),
-      }));
-    }
+    if (options.withAccessory) view.accessories = accessoryViews(repository, content, row);
+    if (options.withSignatures) view.signatures = await signatureViews(this.db, repository.name, row.digest);
     return view;
   }
 

@@ -3,6 +3,7 @@ import type { Database } from '../db/database.ts';
 import type { Clock } from '../lib/clock.ts';
 import type { Digest } from '../oci/digest.ts';
 import { RegistryError } from '../oci/errors.ts';
+import { chargeStorage, releaseStorage } from '../policy/storage-quota.ts';
 import { BlobNotFoundError, type BlobReader, type ByteRange } from '../storage/blob-store.ts';
 
 export interface BlobServiceOptions {
@@ -57,7 +58,10 @@ export class BlobService {
 
   /** Removes the blob from the repository; its bytes stay until garbage collection. */
   async delete(repository: string, digest: Digest): Promise<void> {
-    if (!(await this.db.blobs.unlink(repository, digest))) throw blobUnknown(digest);
+    await this.db.transaction(async (db) => {
+      if (!(await db.blobs.unlink(repository, digest))) throw blobUnknown(digest);
+      await releaseStorage(db, repository, [digest], this.clock.now());
+    });
   }
 
   /**
@@ -71,6 +75,7 @@ export class BlobService {
     await this.db.transaction(async (db) => {
       await db.repositories.ensure(repository, now);
       await db.blobs.link(repository, digest, now);
+      await chargeStorage(db, repository, [{ digest, size: Number(source.size) }], now);
     });
     return true;
   }

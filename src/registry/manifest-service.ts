@@ -14,7 +14,9 @@ import {
 } from '../oci/manifest.ts';
 import { isNonDistributable, manifestKinds, mediaTypes } from '../oci/media-types.ts';
 import type { Reference } from '../oci/reference.ts';
+import { chargeStorage, manifestContents, releaseStorage } from '../policy/storage-quota.ts';
 import { BlobNotFoundError, type BlobReader, type BlobWriter } from '../storage/blob-store.ts';
+import { deleteAccessories } from './accessory-deletion.ts';
 
 export interface ManifestServiceOptions {
   db: Database;
@@ -33,6 +35,17 @@ export interface StoredManifest {
 
 /** Told of each manifest stored by a push, after its transaction committed; must not throw. */
 export type ManifestStoredListener = (repository: string, digest: Digest) => void;
+
+/**
+ * Protects tags (immutability): the error refusing any push to `tag` once it exists, and any
+ * deletion of it, or undefined when the tag is not protected.
+ */
+export interface TagGuard {
+  lockOf(repository: string, tag: string): Promise<RegistryError | undefined>;
+}
+
+/** Told after a manifest (`digest`) or a tag (`digest` undefined) was deleted; must not throw. */
+export type ManifestDeletedListener = (repository: string, digest: string | undefined) => void;
 
 export interface PutResult {
   digest: Digest;
@@ -63,6 +76,8 @@ export class ManifestService {
   private readonly clock: Clock;
   private readonly contents: LruCache<string, Buffer>;
   private readonly storedListeners: ManifestStoredListener[] = [];
+  private readonly deletedListeners: ManifestDeletedListener[] = [];
+  private tagGuard: TagGuard | undefined;
 
   constructor(options: ManifestServiceOptions) {
     this.db = options.db;
@@ -73,6 +88,14 @@ export class ManifestService {
 
   onStored(listener: ManifestStoredListener): void {
     this.storedListeners.push(listener);
+  }
+
+  onDeleted(listener: ManifestDeletedListener): void {
+    this.deletedListeners.push(listener);
+  }
+
+  guardTags(guard: TagGuard): void {
+    this.tagGuard = guard;
   }
 
   async put(
@@ -89,6 +112,8 @@ export class ManifestService {
       });
     }
     const references = await this.checkReferences(repository, manifest);
+    const lock =
+      reference.kind === 'tag' ? await this.tagGuard?.lockOf(repository, reference.tag) : undefined;
     await this.store.put(digest, bytes);
     const now = this.clock.now();
     const row: ManifestRow = {
@@ -105,7 +130,11 @@ export class ManifestService {
       await db.repositories.ensure(repository, now);
       await db.blobs.insert(digest, bytes.length, now);
       await db.manifests.insert(row, references);
-      if (reference.kind === 'tag') await db.tags.upsert(repository, reference.tag, digest, now);
+      await chargeStorage(db, repository, manifestContents(digest, bytes.length, manifest, references), now);
+      // A protected tag is only ever created, never moved: insert-if-absent keeps that atomic.
+      if (reference.kind === 'tag' && lock) {
+        if (!(await db.tags.insert(repository, reference.tag, digest, now))) throw lock;
+      } else if (reference.kind === 'tag') await db.tags.upsert(repository, reference.tag, digest, now);
     });
     this.contents.set(digest, bytes);
     for (const listener of this.storedListeners) listener(repository, digest);
@@ -132,16 +161,33 @@ export class ManifestService {
     );
   }
 
-  /** Deletes by digest (the manifest and its tags) or by tag (only the tag). */
+  /**
+   * Deletes by digest (the manifest, its tags and its accessories: referrers and Cosign's
+   * `sha256-<hex>.sig`/`.att`/`.sbom` tagged signatures) or by tag (only the tag).
+   */
   async delete(repository: string, reference: Reference): Promise<void> {
     if (reference.kind === 'tag') {
+      const lock = await this.tagGuard?.lockOf(repository, reference.tag);
+      if (lock && (await this.db.tags.find(repository, reference.tag)) !== undefined) throw lock;
       if (!(await this.db.tags.delete(repository, reference.tag)))
         throw manifestUnknown(repository, reference.tag);
+      for (const listener of this.deletedListeners) listener(repository, undefined);
       return;
     }
-    if (!(await this.db.manifests.delete(repository, reference.digest))) {
-      throw manifestUnknown(repository, reference.digest);
+    const digest = reference.digest;
+    if (this.tagGuard) {
+      for (const tag of await this.db.tags.findForManifest(repository, digest)) {
+        const lock = await this.tagGuard.lockOf(repository, tag);
+        if (lock) throw lock;
+      }
     }
+    await this.db.transaction(async (db) => {
+      const blobs = await db.quotas.referencedBlobs(repository, digest);
+      if (!(await db.manifests.delete(repository, digest))) throw manifestUnknown(repository, digest);
+      await releaseStorage(db, repository, [digest, ...blobs], this.clock.now());
+    });
+    for (const listener of this.deletedListeners) listener(repository, reference.digest);
+    await deleteAccessories(this, this.db, repository, reference.digest);
   }
 
   /**

@@ -7,6 +7,7 @@ import { KeyedMutex } from '../lib/keyed-mutex.ts';
 import type { Logger } from '../lib/logger.ts';
 import { createDigester, type Digest, formatDigest, type ParsedDigest } from '../oci/digest.ts';
 import { RegistryError } from '../oci/errors.ts';
+import { chargeStorage, QuotaExceededError } from '../policy/storage-quota.ts';
 import type { BlobStore } from '../storage/blob-store.ts';
 import { UploadNotFoundError, UploadOffsetError } from '../storage/blob-store.ts';
 import { UploadHashes } from './upload-hashes.ts';
@@ -281,12 +282,19 @@ export class UploadService {
     session?: string,
   ): Promise<void> {
     const now = this.clock.now();
-    await this.db.transaction(async (db) => {
-      await db.repositories.ensure(repository, now);
-      await db.blobs.insert(digest, size, now);
-      await db.blobs.link(repository, digest, now);
-      if (session) await db.uploads.delete(session);
-    });
+    try {
+      await this.db.transaction(async (db) => {
+        await db.repositories.ensure(repository, now);
+        await db.blobs.insert(digest, size, now);
+        await db.blobs.link(repository, digest, now);
+        await chargeStorage(db, repository, [{ digest, size }], now);
+        if (session) await db.uploads.delete(session);
+      });
+    } catch (error) {
+      // Refused: the session ends too, so nothing of the upload stays visible.
+      if (session && error instanceof QuotaExceededError) await this.discard(session);
+      throw error;
+    }
   }
 
   private async discard(id: string): Promise<void> {

@@ -122,7 +122,14 @@ export async function unfinishedReport(
 
 /** Scans manifests for vulnerabilities as jobs and keeps Harbor-format reports by digest. */
 export class ScanService {
+  private readonly finishedListeners: ((repository: string, digest: string) => void)[] = [];
+
   constructor(private readonly options: ScanServiceOptions) {}
+
+  /** Told when a scan run here finished (its report changed), so pull decisions are remade. */
+  onReportChanged(listener: (repository: string, digest: string) => void): void {
+    this.finishedListeners.push(listener);
+  }
 
   /** Registers the scan job handler with the job service. */
   register(): void {
@@ -239,6 +246,8 @@ export class ScanService {
         finished_at: clock.now(),
       });
       if (!stopped) throw error;
+    } finally {
+      for (const listener of this.finishedListeners) listener(payload.repository, payload.digest);
     }
   }
 

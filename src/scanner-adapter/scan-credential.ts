@@ -4,6 +4,7 @@ import { robotLoginName } from '../access/robot-names.ts';
 import type { TokenService } from '../access/token-service.ts';
 import type { Database } from '../db/database.ts';
 import type { Clock } from '../lib/clock.ts';
+import { scanPullers } from './scan-pullers.ts';
 
 export interface ScanCredential {
   /** The Authorization value the adapter pulls with. */
@@ -43,12 +44,13 @@ export async function issueScanCredential(
     },
     [{ kind: 'project', namespace: projectName, resource: 'repository', action: 'pull' }],
   );
-  const issued = await tokens.issue(robotLoginName(name, projectName), [
-    { type: 'repository', name: repository, actions: ['pull'] },
-  ]);
+  const login = robotLoginName(name, projectName);
+  scanPullers.add(login, now + ttlSeconds * 1000);
+  const issued = await tokens.issue(login, [{ type: 'repository', name: repository, actions: ['pull'] }]);
   return {
     authorization: `Bearer ${issued.token}`,
     revoke: async () => {
+      scanPullers.delete(login);
       await db.robots.delete(robotId);
     },
   };

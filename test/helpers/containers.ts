@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './tools.ts';
 
@@ -66,5 +66,29 @@ export class ContainersSandbox {
 
   skopeo(...args: string[]) {
     return run('skopeo', args, { env: this.env });
+  }
+
+  /**
+   * `skopeo copy` of an image (e.g. `oci:<layout>:<tag>`) to `destination` (`<repository>:<tag>`)
+   * on a plain-HTTP registry as `credentials`; returns the pushed manifest's digest.
+   */
+  async pushTo(
+    source: string,
+    registryUrl: string,
+    destination: string,
+    credentials: { username: string; password: string },
+  ): Promise<string> {
+    const digestFile = join(this.dir, `digest-${Date.now()}-${Math.random().toString(36).slice(2)}`);
+    await this.skopeo(
+      'copy',
+      '--dest-tls-verify=false',
+      '--dest-creds',
+      `${credentials.username}:${credentials.password}`,
+      '--digestfile',
+      digestFile,
+      source,
+      `docker://${new URL(registryUrl).host}/${destination}`,
+    );
+    return (await readFile(digestFile, 'utf8')).trim();
   }
 }

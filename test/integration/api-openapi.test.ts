@@ -43,6 +43,8 @@ const harborPaths: Record<string, string[]> = {
   '/ldap/users/import': ['post'],
   '/ldap/groups/search': ['get'],
   '/audit-logs': ['get'],
+  '/quotas': ['get'],
+  '/quotas/{id}': ['get', 'put'],
 };
 
 describe('/api/v2.0/openapi.json', () => {

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { readFile, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -70,18 +70,12 @@ describe('a real Debian bookworm image pushed with skopeo is scanned on push', {
     assert.equal(created.status, 201, created.body.toString());
 
     const box = await ContainersSandbox.create(join(work, 'containers'));
-    const digestFile = join(work, 'digest');
-    await box.skopeo(
-      'copy',
-      '--dest-tls-verify=false',
-      '--dest-creds',
-      `${testAdmin.username}:${testAdmin.password}`,
-      '--digestfile',
-      digestFile,
+    digest = await box.pushTo(
       `oci:${image.layout}:${debianImageTag}`,
-      `docker://${new URL(berth.url).host}/debian/bookworm:12`,
+      berth.url,
+      `debian/bookworm:12`,
+      testAdmin,
     );
-    digest = (await readFile(digestFile, 'utf8')).trim();
     // No scan was asked for: auto_scan on the project starts it.
     report = await finishedReport(berth, 'debian', 'bookworm', digest, 120_000);
   });

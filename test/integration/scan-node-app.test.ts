@@ -78,18 +78,7 @@ describe('a Node.js app installed with npm ci on alpine:3.17.2 is scanned', {
       await db.close();
     }
     const box = await ContainersSandbox.create(join(work, 'containers'));
-    const digestFile = join(work, 'digest');
-    await box.skopeo(
-      'copy',
-      '--dest-tls-verify=false',
-      '--dest-creds',
-      `${testAdmin.username}:${testAdmin.password}`,
-      '--digestfile',
-      digestFile,
-      `oci:${layout}:v2`,
-      `docker://${new URL(berth.url).host}/library/node-app:1`,
-    );
-    digest = (await readFile(digestFile, 'utf8')).trim();
+    digest = await box.pushTo(`oci:${layout}:v2`, berth.url, `library/node-app:1`, testAdmin);
     const path = `/projects/library/repositories/node-app/artifacts/${digest}/scan`;
     const started = await apiRequest(berth, testAdmin, 'POST', path, { scan_type: 'vulnerability' });
     assert.equal(started.status, 202, started.body.toString());

@@ -6,6 +6,7 @@ import { RegistryError } from '../../oci/errors.ts';
 import { artifactKind, type RepositoryContent } from '../../registry/artifact-view.ts';
 import { ArtifactParams, auditContent, contentErrors, openRepository } from './content-access.ts';
 import type { ApiServices } from './context.ts';
+import { markImmutableArtifactTags } from './immutable-status.ts';
 import { pageOf, pageParams, setPageHeaders } from './pagination.ts';
 import { matches, parseQuery, type QueryCondition } from './query.ts';
 import { ErrorsSchema, PageQuery } from './schemas.ts';
@@ -48,6 +49,11 @@ const Artifact = Type.Object({
   scan_overview: Type.Optional(Loose),
   sbom_overview: Type.Optional(Loose),
   accessories: Type.Optional(Type.Array(Loose)),
+  signatures: Type.Optional(
+    Type.Array(Loose, {
+      description: "Berth's own (with_signature=true): signatures the pull gate verified",
+    }),
+  ),
 });
 
 const RepositoryParams = Type.Object({ project_name: Type.String(), repository_name: Type.String() });
@@ -70,6 +76,7 @@ function viewOptions(query: ViewQuery) {
     withAccessory: query.with_accessory === true,
     withScanOverview: query.with_scan_overview === true,
     withSbomOverview: query.with_sbom_overview === true,
+    withSignatures: query.with_signature === true,
   };
 }
 
@@ -137,11 +144,13 @@ export async function artifactRoutes(api: FastifyInstance, services: ApiServices
         '-push_time,-id',
       );
       setPageHeaders(request, reply, params, rows.length);
-      return Promise.all(
+      const views = await Promise.all(
         pageOf(rows, params).map((row) =>
           services.artifacts.views.artifactView(ref, content, row, viewOptions(query)),
         ),
       );
+      if (query.with_immutable_status) await markImmutableArtifactTags(services, ref.name, views);
+      return views;
     },
   );
 
@@ -160,12 +169,10 @@ export async function artifactRoutes(api: FastifyInstance, services: ApiServices
       const { reference } = request.params as Static<typeof ArtifactParams>;
       const { ref, content } = await openRepository(services, request, 'artifact', 'read');
       const row = content.find(reference);
-      return services.artifacts.views.artifactView(
-        ref,
-        content,
-        row,
-        viewOptions(request.query as ViewQuery),
-      );
+      const query = request.query as ViewQuery;
+      const view = await services.artifacts.views.artifactView(ref, content, row, viewOptions(query));
+      if (query.with_immutable_status) await markImmutableArtifactTags(services, ref.name, [view]);
+      return view;
     },
   );
 

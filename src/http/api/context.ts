@@ -16,12 +16,15 @@ import type { AuditLog } from '../../audit/audit-log.ts';
 import type { Database } from '../../db/database.ts';
 import type { JobService } from '../../jobs/job-service.ts';
 import type { Clock } from '../../lib/clock.ts';
+import type { CveAllowlistService } from '../../policy/cve-allowlist-service.ts';
+import type { TagImmutability } from '../../policy/tag-immutability.ts';
 import type { ArtifactService } from '../../registry/artifact-service.ts';
 import type { ManifestService } from '../../registry/manifest-service.ts';
 import type { SbomService } from '../../scan/sbom/sbom-service.ts';
 import type { ScanAllService } from '../../scan/scan-all.ts';
 import type { ScanService } from '../../scan/scan-service.ts';
 import type { RegistrationService } from '../../scanner-adapter/registration-service.ts';
+import type { TrustPolicyService } from '../../trust/trust-policy-service.ts';
 import type { VulndbSync } from '../../vuln/vulndb-sync.ts';
 
 /** What the management API's routes may call: services, never storage directly. */
@@ -53,6 +56,12 @@ export interface ApiServices {
   /** Scanner registrations (Harbor's /scanners) and each project's scanner. */
   scanners: RegistrationService;
   scanAll: ScanAllService;
+  /** Harbor's immutable tag rules of each project. */
+  immutability: TagImmutability;
+  /** Berth's per-project trust policies (content trust). */
+  trustPolicies: TrustPolicyService;
   vulndb: VulndbSync;
+  /** The system's and the projects' CVE allowlists (Harbor's /system/CVEAllowlist, `cve_allowlist`). */
+  cveAllowlists: CveAllowlistService;
   version: string;
 }

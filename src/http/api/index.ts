@@ -6,10 +6,13 @@ import { auditLogRoutes } from './audit-logs.ts';
 import { cliSecretRoutes } from './cli-secret.ts';
 import { configurationRoutes } from './configurations.ts';
 import type { ApiServices } from './context.ts';
+import { cveAllowlistRoutes } from './cve-allowlists.ts';
+import { immutableRuleRoutes } from './immutable-rules.ts';
 import { jobServiceRoutes } from './jobservice.ts';
 import { ldapRoutes } from './ldap.ts';
 import { memberRoutes } from './members.ts';
 import { projectRoutes } from './projects.ts';
+import { quotaRoutes } from './quotas.ts';
 import { repositoryRoutes } from './repositories.ts';
 import { robotRoutes } from './robots.ts';
 import { sbomRoutes } from './sboms.ts';
@@ -17,6 +20,7 @@ import { scanAllRoutes } from './scan-all.ts';
 import { scannerRoutes } from './scanners.ts';
 import { scanRoutes } from './scans.ts';
 import { systemRoutes } from './system.ts';
+import { trustRoutes } from './trust.ts';
 import { userGroupRoutes } from './usergroups.ts';
 import { userRoutes } from './users.ts';
 import { vulndbRoutes } from './vulndb.ts';
@@ -25,15 +29,19 @@ import { vulndbRoutes } from './vulndb.ts';
 const resources: ((api: FastifyInstance, services: ApiServices) => Promise<void>)[] = [
   systemRoutes,
   projectRoutes,
+  quotaRoutes,
   robotRoutes,
   ldapRoutes,
   cliSecretRoutes,
   userRoutes,
   userGroupRoutes,
   memberRoutes,
+  immutableRuleRoutes,
   configurationRoutes,
+  cveAllowlistRoutes,
   repositoryRoutes,
   artifactRoutes,
+  trustRoutes,
   scanRoutes,
   sbomRoutes,
   scannerRoutes,

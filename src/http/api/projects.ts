@@ -6,9 +6,11 @@ import type { ProjectRef } from '../../access/project-directory.ts';
 import { changesVisibility, projectMetadataKeys } from '../../access/project-metadata.ts';
 import type { ProjectSummary } from '../../access/project-service.ts';
 import { RegistryError } from '../../oci/errors.ts';
+import { parseCveAllowlist } from '../../policy/cve-allowlist.ts';
 import { auditOrigin } from '../audit-origin.ts';
 import { requireAuthenticated, requireProject } from './authz.ts';
 import type { ApiServices } from './context.ts';
+import { CveAllowlistSchema } from './cve-allowlists.ts';
 import { pageOf, pageParams, setPageHeaders } from './pagination.ts';
 import { matches, parseQuery } from './query.ts';
 import { CreatedResponses, ErrorsSchema, isoTime, PageQuery } from './schemas.ts';
@@ -24,6 +26,7 @@ const ProjectReq = Type.Object(
     metadata: Type.Optional(Metadata),
     storage_limit: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
     registry_id: Type.Optional(Type.Union([Type.Integer(), Type.Null()])),
+    cve_allowlist: Type.Optional(CveAllowlistSchema),
   },
   { additionalProperties: true },
 );
@@ -43,6 +46,7 @@ const Project = Type.Object({
   current_user_role_ids: Type.Array(Type.Integer()),
   repo_count: Type.Integer(),
   metadata: Metadata,
+  cve_allowlist: Type.Optional(CveAllowlistSchema),
 });
 
 const NameOrId = Type.Object({ project_name_or_id: Type.String() });
@@ -101,6 +105,16 @@ function recordChange(
     projectId: project.id,
     detail,
   });
+}
+
+/**
+ * The `storage_limit` a request sets: only a system administrator's counts, and null or 0 means
+ * the default, as in Harbor; others' is ignored.
+ */
+function requestedStorageLimit(request: FastifyRequest, body: ProjectReq): number | undefined {
+  const limit = body.storage_limit;
+  if (limit === undefined || limit === null || limit === 0 || !isSysadmin(request.caller)) return undefined;
+  return limit;
 }
 
 async function summaryOf(services: ApiServices, project: ProjectRef): Promise<ProjectSummary> {
@@ -200,11 +214,14 @@ export async function projectRoutes(api: FastifyInstance, services: ApiServices)
         );
       }
       delete metadata.public;
+      const allowlist = body.cve_allowlist === undefined ? undefined : parseCveAllowlist(body.cve_allowlist);
       const created = await services.projects.create(caller, {
         name: body.project_name,
         public: isPublic,
         metadata,
+        storageLimit: requestedStorageLimit(request, body),
       });
+      if (allowlist) await services.cveAllowlists.setProject(created.id, allowlist);
       recordChange(services, request, created, 'create');
       const location = request.headers['x-resource-name-in-location'] === 'true' ? created.name : created.id;
       return reply.code(201).header('location', `/api/v2.0/projects/${location}`).send();
@@ -217,7 +234,10 @@ export async function projectRoutes(api: FastifyInstance, services: ApiServices)
     async (request) => {
       const { project_name_or_id } = request.params as Static<typeof NameOrId>;
       const project = await requireProject(services, request, project_name_or_id, 'project', 'read');
-      return projectJson(services, request, await summaryOf(services, project));
+      return {
+        ...(await projectJson(services, request, await summaryOf(services, project))),
+        cve_allowlist: await services.cveAllowlists.projectJson(project.id),
+      };
     },
   );
 
@@ -237,8 +257,20 @@ export async function projectRoutes(api: FastifyInstance, services: ApiServices)
       const body = request.body as ProjectReq;
       const metadata = { ...body.metadata };
       if (body.public !== undefined && metadata.public === undefined) metadata.public = String(body.public);
+      const allowlist =
+        body.cve_allowlist === undefined ? undefined : parseCveAllowlist(body.cve_allowlist, project.id);
       await services.projects.setMetadata(project, metadata);
-      recordChange(services, request, project, 'update', `metadata: ${Object.keys(metadata).join(', ')}`);
+      const storageLimit = requestedStorageLimit(request, body);
+      if (storageLimit !== undefined) await services.projects.setStorageLimit(project, storageLimit);
+      if (allowlist) await services.cveAllowlists.setProject(project.id, allowlist);
+      const allowlistNote = allowlist ? `; cve_allowlist: ${allowlist.ids.length} items` : '';
+      recordChange(
+        services,
+        request,
+        project,
+        'update',
+        `metadata: ${Object.keys(metadata).join(', ')}${allowlistNote}`,
+      );
       return reply.code(200).send();
     },
   );
@@ -295,6 +327,11 @@ export async function projectRoutes(api: FastifyInstance, services: ApiServices)
         summary.guest_count = counts.get(3) ?? 0;
         summary.maintainer_count = counts.get(4) ?? 0;
         summary.limited_guest_count = counts.get(5) ?? 0;
+      }
+      if (await services.evaluator.canInProject(request.caller, project, 'quota', 'read')) {
+        const quota = await services.db.quotas.findByProject(project.id);
+        if (quota)
+          return { ...summary, quota: { hard: { storage: quota.hard }, used: { storage: quota.used } } };
       }
       return summary;
     },

@@ -4,6 +4,7 @@ import type { TagRow } from '../../db/tags.ts';
 import { RegistryError } from '../../oci/errors.ts';
 import { ArtifactParams, auditContent, contentErrors, openRepository } from './content-access.ts';
 import type { ApiServices } from './context.ts';
+import { markImmutableTags } from './immutable-status.ts';
 import { pageOf, pageParams, setPageHeaders } from './pagination.ts';
 import { matches, parseQuery } from './query.ts';
 import { ErrorsSchema, PageQuery } from './schemas.ts';
@@ -72,7 +73,9 @@ export async function tagRoutes(api: FastifyInstance, services: ApiServices): Pr
       }
       const sorted = sortItems(tags, query.sort, tagSortKeys, '-push_time,-id');
       setPageHeaders(request, reply, params, sorted.length);
-      return pageOf(sorted, params).map((tag) => services.artifacts.views.tagView(ref, tag, row.id));
+      const views = pageOf(sorted, params).map((tag) => services.artifacts.views.tagView(ref, tag, row.id));
+      if (query.with_immutable_status) await markImmutableTags(services, ref.name, views);
+      return views;
     },
   );
 

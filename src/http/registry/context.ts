@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AccessPolicy, RegistryAction } from '../../access/registry-access.ts';
 import type { AuditLog } from '../../audit/audit-log.ts';
+import type { PullGate } from '../../policy/pull-gate.ts';
 import type { BlobService } from '../../registry/blob-service.ts';
 import type { ListingService } from '../../registry/listing-service.ts';
 import type { ManifestService } from '../../registry/manifest-service.ts';
@@ -17,6 +18,8 @@ export interface RegistryServices {
   manifestMaxBytes: number;
   /** Records pulls, pushes, deletes and refusals of logged-in callers. */
   audit?: AuditLog;
+  /** Pull-time policies (content trust, vulnerability prevention) asked on manifest GET. */
+  pullGate?: PullGate;
 }
 
 /** Path parameters a registry route captured, percent-decoded. */

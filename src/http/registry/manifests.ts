@@ -7,6 +7,7 @@ import type { StoredManifest } from '../../registry/manifest-service.ts';
 import { closeConnectionAfter } from '../close-connection.ts';
 import type { RegistryHandler } from './context.ts';
 import { matchesEtag } from './etag.ts';
+import { refusePull } from './pull-refusal.ts';
 
 /**
  * A reference read from a GET/HEAD/DELETE URL. A malformed tag names nothing that can exist, so
@@ -50,6 +51,9 @@ export const headManifest: RegistryHandler = async (services, request, reply, { 
 
 export const getManifest: RegistryHandler = async (services, request, reply, { name, target }) => {
   const manifest = await fetchManifest(request, services, name, target);
+  // Only GET is gated: HEAD serves no content, as in Harbor.
+  const refusal = services.pullGate?.check(request.caller, name, manifest);
+  if (refusal) refusePull(services, request, name, manifest.digest, await refusal);
   if (matchesEtag(request.headers['if-none-match'], manifest.digest)) {
     return manifestHeaders(reply, manifest).code(304).send();
   }
