@@ -65,9 +65,14 @@ async function cosignSign(
   subject: { digest: string; size: number },
   privateKey: KeyObject,
   mode: 'tag' | 'referrer',
+  forgery: { claimedDigest?: string; tamper?: boolean } = {},
 ): Promise<string> {
-  const payload = simpleSigningPayload(repository, subject.digest);
-  const signature = sign('sha256', payload, privateKey).toString('base64');
+  const signed = simpleSigningPayload(repository, forgery.claimedDigest ?? subject.digest);
+  const signature = sign('sha256', signed, privateKey).toString('base64');
+  // A tampered payload: one byte of the signed JSON changed after signing (still valid JSON).
+  const payload = forgery.tamper
+    ? Buffer.from(signed.toString('utf8').replace('"critical"', '"critical" '))
+    : signed;
   const payloadDigest = await registry.pushBlob(repository, payload);
   const layer = {
     mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json',
@@ -332,6 +337,30 @@ describe('cosign content trust', () => {
     );
   });
 
+  it('refuses a trusted key’s signature over another digest, and a tampered payload', async () => {
+    const fourth = await registry.pushImage(repository, 'v4');
+    // Signed by the trusted key, but the payload names image v1: a signature moved to v4.
+    await cosignSign(repository, fourth, trusted.privateKey, 'tag', { claimedDigest: image.digest });
+    const moved = await pull(repository, 'v4');
+    assert.equal(moved.status, 403);
+    assert.match(
+      moved.json<{ errors: { message: string }[] }>().errors[0]!.message,
+      /content trust \(cosign\)/,
+    );
+
+    const fifth = await registry.pushImage(repository, 'v5');
+    await cosignSign(repository, fifth, trusted.privateKey, 'referrer', { tamper: true });
+    const tampered = await pull(repository, 'v5');
+    assert.equal(tampered.status, 403);
+    assert.match(
+      tampered.json<{ errors: { message: string }[] }>().errors[0]!.message,
+      /the signature verifies with none of the 1 trusted keys$/,
+    );
+    // The same image signed properly as well: one good signature is enough.
+    await cosignSign(repository, fifth, trusted.privateKey, 'tag');
+    assert.equal((await pull(repository, 'v5')).status, 200);
+  });
+
   it('serves the children of a signed index by digest, not those of an unsigned one', async () => {
     const child = await registry.pushImage(repository, 'linux-amd64');
     const index = (tag: string) => ({
@@ -470,6 +499,33 @@ describe('notation content trust', () => {
       // The signature is an accessory: always pullable.
       assert.equal((await pull(repository, artifact.manifestDigest)).status, 200);
     }
+    // A leaf certificate that expired yesterday, from the trusted CA: refused.
+    const day = 24 * 3600 * 1000;
+    const expired = await createNotationPki({
+      leafNotBefore: new Date(Date.now() - 30 * day),
+      leafNotAfter: new Date(Date.now() - day),
+    });
+    await ok('PUT', '/projects/notary/trust-policy', {
+      notation_trust_stores: [{ name: 'company', certificates: [pki.rootPem, expired.rootPem] }],
+      notation_trusted_identities: [pki.identity, expired.identity],
+    });
+    const later = await registry.pushImage(repository, 'v2');
+    const old = await notationSignature(expired, {
+      target: { digest: later.digest, mediaType: manifestType, size: later.size },
+      signingTime: new Date(Date.now() - 2 * day),
+    });
+    for (const blob of old.blobs) await registry.pushBlob(repository, blob.bytes);
+    assert.equal(
+      (await registry.putManifest(repository, old.manifestDigest, old.manifest, manifestType)).status,
+      201,
+    );
+    const refused = await pull(repository, 'v2');
+    assert.equal(refused.status, 403);
+    assert.match(
+      refused.json<{ errors: { message: string }[] }>().errors[0]!.message,
+      /content trust \(notation\)/,
+    );
+
     const accessories = (await ok('GET', '/projects/notary/repositories/app/artifacts/v1/accessories')).json<
       { type: string }[]
     >();
