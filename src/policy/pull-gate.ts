@@ -170,8 +170,8 @@ export class PullGate {
       cosign: metadata.enable_content_trust_cosign === 'true',
       notation: metadata.enable_content_trust === 'true',
       preventVul: metadata.prevent_vul === 'true',
-      // Harbor's default threshold when prevent_vul is on without one.
-      severity: severity && severities.includes(severity) ? severity : 'low',
+      // Without a threshold every vulnerability blocks (Harbor ranks a missing severity lowest).
+      severity: severity && severities.includes(severity) ? severity : 'none',
       until: now + this.ttlMs,
     };
     policy.enforced = policy.cosign || policy.notation || policy.preventVul;
