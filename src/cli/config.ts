@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { stringify } from 'yaml';
 import { configLeaves } from '../config/load.ts';
+import { redactSecrets } from '../config/redact.ts';
 import { withConfigOptions } from './index.ts';
 import { type ConfigFlags, loadConfigOrExit } from './load.ts';
 
@@ -19,6 +20,6 @@ export function configCommand(): Command {
         }
         return;
       }
-      process.stdout.write(stringify(loadConfigOrExit(flags)));
+      process.stdout.write(stringify(redactSecrets(loadConfigOrExit(flags))));
     });
 }

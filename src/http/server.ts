@@ -91,6 +91,8 @@ function closeSessionsOnClose(app: FastifyInstance): void {
 }
 
 /** Builds the HTTP server: transport only; every decision is made by the services it is given. */
+const apiContentSecurityPolicy = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
 export async function buildServer(options: ServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: options.log as FastifyBaseLogger,
@@ -126,6 +128,10 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onRequest', async (request, reply) => {
     request.caller = anonymous;
     reply.header('x-request-id', request.id);
+    // Stored content (SBOMs, manifests, blobs) is served with the type it was pushed with:
+    // browsers must not guess a type, and API answers must never run as a page of this origin.
+    reply.header('x-content-type-options', 'nosniff');
+    if (request.url.startsWith('/api/')) reply.header('content-security-policy', apiContentSecurityPolicy);
     if (hsts) reply.header('strict-transport-security', hsts);
   });
   const authenticate = authenticateRequests(options.auth);

@@ -50,27 +50,14 @@ export function cosignTagSubject(tag: string): { digest: string; suffix: string 
 
 /**
  * Whether the manifest is accessory content: an image manifest (not an index) with at least one
- * layer, every layer of an accessory media type, and nothing runnable. Content trust never
- * applies to these, so signature tools can always fetch them.
+ * layer, every layer of a media type that only signatures, attestations or SBOMs use (compared
+ * without case, as pullers compare them). Content trust never applies to these, so signature
+ * tools can always fetch them; nothing a container runtime would unpack can pass as one, whatever
+ * its artifactType says.
  */
 export function isAccessoryContent(manifest: ParsedManifest): boolean {
   if (manifest.kind !== 'image' || manifest.layers.length === 0) return false;
-  const typed = manifest.artifactType !== undefined && accessoryContentTypes.has(manifest.artifactType);
-  return manifest.layers.every(
-    (layer) =>
-      accessoryContentTypes.has(layer.mediaType) ||
-      // Notation and Harbor SBOMs name their kind in artifactType; their blobs' types vary less
-      // predictably, but a runnable layer never counts.
-      (typed && !isRunnableLayer(layer.mediaType)),
-  );
-}
-
-function isRunnableLayer(mediaType: string): boolean {
-  return (
-    mediaType.startsWith('application/vnd.oci.image.layer.') ||
-    mediaType.startsWith('application/vnd.docker.image.rootfs.') ||
-    mediaType.startsWith('application/vnd.cncf.helm.chart.')
-  );
+  return manifest.layers.every((layer) => accessoryContentTypes.has(layer.mediaType.toLowerCase()));
 }
 
 /** Harbor's type for an accessory, by its artifact type, its layers, and the Cosign tag it has (if any). */

@@ -16,6 +16,8 @@ export interface WalkLimits extends ExpansionLimits {
   maxFileBytes: number;
   maxEntriesPerLayer: number;
   maxEntriesTotal: number;
+  /** Most bytes captured over the whole image (every layer's copies); past it, files are skipped. */
+  maxCapturedBytes: number;
 }
 
 export const defaultWalkLimits: WalkLimits = {
@@ -23,6 +25,7 @@ export const defaultWalkLimits: WalkLimits = {
   maxFileBytes: 8 * 1024 * 1024,
   maxEntriesPerLayer: 300_000,
   maxEntriesTotal: 1_000_000,
+  maxCapturedBytes: 256 * 1024 * 1024,
 };
 
 export interface LayerView {
@@ -92,6 +95,7 @@ async function walkEachLayer(
   const views: LayerView[] = [];
   const notes: string[] = [];
   let totalEntries = 0;
+  let captured = 0;
   for (const layer of layers) {
     const changes: LayerChanges = { written: new Map(), whiteouts: [], opaqueDirs: [] };
     let layerEntries = 0;
@@ -111,8 +115,15 @@ async function walkEachLayer(
         return;
       }
       const read = recordEntry(path, entry, layer.digest, changes, selection, state, notes);
-      if (read?.maxBytes !== undefined) read.file.content = await entry.readAll(read.maxBytes);
-      else if (read?.detector) {
+      if (read?.maxBytes !== undefined && captured + (entry.header.size ?? 0) > limits.maxCapturedBytes) {
+        notes.push(
+          `the image holds more than ${limits.maxCapturedBytes} bytes of package metadata: /${path} in layer ${layer.digest} and later files were not read`,
+        );
+        changes.written.set(path, null);
+      } else if (read?.maxBytes !== undefined) {
+        read.file.content = await entry.readAll(read.maxBytes);
+        captured += read.file.content.length;
+      } else if (read?.detector) {
         const context = { path, size: entry.header.size ?? 0, tempDir: await tempArea.dir() };
         const summary = await read.detector.extract(entry.stream(), context);
         if (summary) read.file.content = summary;

@@ -50,6 +50,9 @@ export function readBdbHashValues(content: Buffer): StoredHeader[] {
   const pageCount = Math.floor(content.length / pageSize);
 
   const headers: StoredHeader[] = [];
+  // Many items may name one overflow chain; what they add up to is capped at the file's size, so
+  // a crafted file cannot make the reader allocate more than it is.
+  let bytesRead = 0;
   for (let pgno = 1; pgno < pageCount; pgno++) {
     const page = pgno * pageSize;
     const type = file.u8(page + 25);
@@ -68,6 +71,8 @@ export function readBdbHashValues(content: Buffer): StoredHeader[] {
       const key = item(file, page, pageSize, offsets, i);
       const hnum = key.length === 4 ? (little ? key.readUInt32LE(0) : key.readUInt32BE(0)) : -1;
       const value = storedValue(file, page, pageSize, pageCount, offsets, i + 1, pgno);
+      bytesRead += value?.length ?? 0;
+      if (bytesRead > content.length) throw new Error('the values add up to more than the file holds');
       // Header number 0 is rpm's counter of the next number to hand out, not a package.
       if (hnum > 0 && value) headers.push({ hnum, blob: value });
     }

@@ -97,11 +97,13 @@ export class RegistrationService implements ExternalScanners {
   async update(uuid: string, request: RegistrationRequest): Promise<void> {
     this.refuseBuiltIn(uuid, 'changed');
     const current = await this.require(uuid);
-    // A credential left out keeps the stored one (the API never shows it to send back).
-    const credential =
-      request.access_credential === undefined && (request.auth ?? '') === current.auth
-        ? this.openCredential(current)
-        : request.access_credential;
+    // A credential left out keeps the stored one (the API never shows it to send back), but
+    // only for the same endpoint: pointed elsewhere, it would be handed to the new host.
+    const keepsCredential =
+      request.access_credential === undefined &&
+      (request.auth ?? '') === current.auth &&
+      sameEndpoint(request.url, current.url);
+    const credential = keepsCredential ? this.openCredential(current) : request.access_credential;
     const endpoint = validateRegistration({ ...request, access_credential: credential });
     await this.refuseDuplicates(request.name, endpoint.url, uuid);
     await this.options.db.scannerRegistrations.update(uuid, {
@@ -286,4 +288,9 @@ export class RegistrationService implements ExternalScanners {
       update_time: iso(row.updated_at),
     };
   }
+}
+
+/** Whether two registration URLs name the same adapter (trailing slashes aside). */
+function sameEndpoint(a: string | undefined, b: string): boolean {
+  return a !== undefined && a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
 }

@@ -156,6 +156,8 @@ export interface NotationSignOptions {
   /** Extra protected headers, and extra names for `crit` (for tests of unknown critical headers). */
   extraHeaders?: Record<string, string>;
   extraCritical?: string[];
+  /** `notary.x509` (default), or `notary.x509.signingAuthority` with an authentic signing time. */
+  signingScheme?: 'notary.x509' | 'notary.x509.signingAuthority';
 }
 
 async function sign(pki: NotationTestPki, data: Buffer): Promise<Buffer> {
@@ -181,10 +183,16 @@ export async function signNotationJws(pki: NotationTestPki, options: NotationSig
     alg: pki.leafKeyType === 'rsa-2048' ? 'PS256' : 'ES256',
     crit: critical,
     cty: notationMediaTypes.payload,
-    [notaryHeaders.signingScheme]: 'notary.x509',
-    [notaryHeaders.signingTime]: rfc3339(options.signingTime ?? new Date()),
+    [notaryHeaders.signingScheme]: options.signingScheme ?? 'notary.x509',
     ...options.extraHeaders,
   };
+  const time = rfc3339(options.signingTime ?? new Date());
+  if (options.signingScheme === 'notary.x509.signingAuthority') {
+    header[notaryHeaders.authenticSigningTime] = time;
+    critical.push(notaryHeaders.authenticSigningTime);
+  } else {
+    header[notaryHeaders.signingTime] = time;
+  }
   if (options.expiry) {
     header[notaryHeaders.expiry] = rfc3339(options.expiry);
     critical.push(notaryHeaders.expiry);

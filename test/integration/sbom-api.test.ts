@@ -243,6 +243,28 @@ describe('SBOM generation through the Harbor API, stored as OCI referrers', {
     assert.deepEqual(spdxValidator()(JSON.parse(document.toString('utf8'))), []);
   });
 
+  it('serves a pushed "SBOM" of another media type as an attachment of bytes, never as a page', async () => {
+    const html = Buffer.from('<script>fetch("/api/v2.0/users")</script>');
+    const layer = await client.pushBlob('library/alpine', html);
+    const empty = await client.pushBlob('library/alpine', '{}');
+    const manifest = {
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      artifactType: 'application/vnd.goharbor.harbor.sbom.v1',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 },
+      layers: [{ mediaType: 'text/html', digest: layer, size: html.length }],
+    };
+    const pushed = await client.putManifest('library/alpine', 'fake-sbom', manifest);
+    assert.equal(pushed.status, 201, pushed.body.toString());
+    const digest = pushed.header('docker-content-digest')!;
+    const served = await api(testAdmin, 'GET', `${artifact}/${digest}/additions/sbom`);
+    assert.equal(served.status, 200, served.body.toString());
+    assert.equal(served.header('content-type'), 'application/octet-stream');
+    assert.equal(served.header('content-disposition'), 'attachment');
+    assert.equal(served.header('x-content-type-options'), 'nosniff');
+    assert.match(served.header('content-security-policy') ?? '', /default-src 'none'.*sandbox/);
+  });
+
   it('replaces the SBOMs it made before when asked again, keeping SBOMs pushed by others', async () => {
     const first = (await overview())!;
     const other = await client.pushImage('library/alpine', 'other-sbom', {

@@ -36,6 +36,23 @@ describe('accessories', () => {
     assert.equal(cosignTagSubject(`sha256-${'ab'.repeat(31)}.sig`), undefined);
   });
 
+  it('gives no pass to layers a container runtime would pull, whatever the artifactType says', () => {
+    // Docker's puller lower-cases media types and accepts octet-stream, JSON and any OCI image type.
+    const cosignTyped = { artifactType: 'application/vnd.dev.cosign.artifact.sig.v1+json' };
+    for (const layerType of [
+      'application/octet-stream',
+      'application/json',
+      'application/vnd.OCI.image.layer.v1.tar+gzip',
+      'application/vnd.oci.image.config.v1+json',
+    ]) {
+      assert.equal(isAccessoryContent(manifest([{ mediaType: layerType }], cosignTyped)), false, layerType);
+    }
+    assert.equal(
+      isAccessoryContent(manifest([{ mediaType: 'Application/Vnd.Dev.Cosign.Simplesigning.v1+json' }])),
+      true,
+    );
+  });
+
   it('counts signature, attestation and SBOM content, never a runnable layer', () => {
     assert.ok(
       isAccessoryContent(manifest([{ mediaType: 'application/vnd.dev.cosign.simplesigning.v1+json' }])),

@@ -115,3 +115,21 @@ describe('configuration', () => {
     assert.deepEqual(parseListen('[::1]:80'), { host: '::1', port: 80 });
   });
 });
+
+describe('berth config output', () => {
+  it('never prints a secret: passwords, tokens, keys and URL passwords are redacted', async () => {
+    const { redactSecrets } = await import('../../src/config/redact.ts');
+    const config = {
+      adminPassword: 'Admin-Secret-1',
+      scannerAdapter: { enabled: true, authToken: 'adapter-token' },
+      storage: { driver: 's3', s3: { accessKeyId: 'AKID', secretAccessKey: 'aws-secret' } },
+      database: { url: 'postgres://berth:db-secret@db.example:5432/berth' },
+    };
+    const printed = JSON.stringify(redactSecrets(config));
+    for (const secret of ['Admin-Secret-1', 'adapter-token', 'aws-secret', 'db-secret'])
+      assert.ok(!printed.includes(secret), `${secret} is not printed`);
+    assert.ok(printed.includes('AKID'), 'what is not secret stays');
+    assert.ok(printed.includes('postgres://berth:%3Credacted%3E@db.example:5432/berth'));
+    assert.equal(config.adminPassword, 'Admin-Secret-1', 'the configuration itself is untouched');
+  });
+});

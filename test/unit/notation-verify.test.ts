@@ -225,6 +225,30 @@ describe('Notation JWS signatures by a CA chain made in the test', () => {
     );
   });
 
+  it('signingAuthority: a back-dated authentic signing time does not revive an expired leaf', async () => {
+    const now = new Date();
+    const expired = await createNotationPki({
+      leafNotBefore: new Date(now.getTime() - 30 * day),
+      leafNotAfter: new Date(now.getTime() - day),
+    });
+    const backDated = await store(
+      await notationSignature(expired, {
+        target: alpine,
+        signingTime: new Date(now.getTime() - 10 * day),
+        signingScheme: 'notary.x509.signingAuthority',
+      }),
+    );
+    assertFails(
+      await verifyOne(backDated, trusting([expired.rootPem]), now),
+      /expired .* before verification time/,
+    );
+    // The same scheme with a valid chain verifies.
+    const valid = await store(
+      await notationSignature(pki, { target: alpine, signingScheme: 'notary.x509.signingAuthority' }),
+    );
+    assert.deepEqual((await verifyOne(valid, trusting([pki.rootPem]))).failures, []);
+  });
+
   it('a signing time outside the leaf validity fails', async () => {
     const signature = await store(
       await notationSignature(pki, { target: alpine, signingTime: new Date(Date.now() - 30 * day) }),

@@ -217,6 +217,24 @@ describe('layer walker', () => {
     assert.deepEqual([...walk.files.keys()], ['var/lib/dpkg/status']);
   });
 
+  it('stops capturing past the per-image budget, with a note, so many lockfiles cannot exhaust memory', async () => {
+    const blobs = new MemoryBlobs();
+    const layer = await blobs.addGzippedTar([
+      { name: 'etc/os-release', content: 'ID=debian\n' },
+      { name: 'var/lib/dpkg/status', content: 'p'.repeat(600) },
+      { name: 'lib/apk/db/installed', content: 'a'.repeat(600) },
+    ]);
+    const walk = await walkLayers([layer], blobs.open, isWantedFile, {
+      ...defaultWalkLimits,
+      maxCapturedBytes: 1000,
+    });
+    assert.deepEqual([...walk.files.keys()].sort(), ['etc/os-release', 'var/lib/dpkg/status']);
+    assert.ok(
+      walk.notes.some((note) => note.startsWith('the image holds more than 1000 bytes of package metadata')),
+      walk.notes.join('\n'),
+    );
+  });
+
   describe('stream detectors', () => {
     /** Summarises a file by its first bytes; stops reading early, as real detectors do. */
     const headDetector = (seen: { tempDirs: string[] }): StreamDetector => ({

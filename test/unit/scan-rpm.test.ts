@@ -347,6 +347,18 @@ describe('rpm databases', { skip: missingTools('rpm', 'rpmbuild', 'db5.3_load', 
       sqlite.notes[0]!,
       /^rpm database \(SQLite \(rpmdb\.sqlite\)\) at .* could not be read: no such table: Packages/,
     );
+    // A view named Packages that never ends (a recursive query) must not be run: it would block
+    // the process that scans. It is refused by its kind before any row is read.
+    const endless = join(work, 'endless.sqlite');
+    new Database(endless)
+      .exec(
+        'CREATE VIEW Packages AS WITH RECURSIVE n(hnum) AS (SELECT 1 UNION ALL SELECT hnum + 1 FROM n) SELECT hnum, zeroblob(16) AS blob FROM n',
+      )
+      .close();
+    const started = Date.now();
+    const view = parseRpmDatabase(readFileSync(endless), rocky, '/var/lib/rpm/rpmdb.sqlite');
+    assert.ok(Date.now() - started < 1000, 'refused at once');
+    assert.match(view.notes[0]!, /could not be read: Packages is a view, not a table$/);
     assert.deepEqual(parseRpmDatabase(Buffer.from('not a database'), rocky).notes, [
       'rpm database format unknown at /var/lib/rpm/Packages is not read',
     ]);

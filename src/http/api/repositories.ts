@@ -71,7 +71,7 @@ export function requireNamedProject(
 export async function requireRepository(
   services: ApiServices,
   request: FastifyRequest,
-  resource: 'repository' | 'artifact' | 'tag' | 'scan' | 'artifact-addition',
+  resource: 'repository' | 'artifact' | 'tag' | 'scan' | 'sbom' | 'artifact-addition',
   action: Action,
 ): Promise<{ project: ProjectRef; repository: string }> {
   const params = request.params as RepositoryParams;

@@ -9,6 +9,8 @@ import { requireRepository } from './repositories.ts';
  * `sbom_overview.sbom_digest` names), it answers the SBOM document itself. Generation is
  * `POST …/scan` with `scan_type: sbom`, in scans.ts.
  */
+const sbomDocumentTypes = new Set(['application/spdx+json', 'application/vnd.cyclonedx+json']);
+
 export async function sbomRoutes(api: FastifyInstance, services: ApiServices): Promise<void> {
   api.get(
     '/projects/:project_name/repositories/:repository_name/artifacts/:reference/additions/sbom',
@@ -26,7 +28,11 @@ export async function sbomRoutes(api: FastifyInstance, services: ApiServices): P
       const { reference } = request.params as Static<typeof ArtifactParams>;
       const row = (await services.artifacts.views.content(repository)).find(reference);
       const document = await services.sboms.artifacts.document(repository, row.digest);
-      return reply.type(document.mediaType).send(document.bytes);
+      // The layer's media type is the pusher's word: only the SBOM formats are sent as such.
+      const type = sbomDocumentTypes.has(document.mediaType.toLowerCase())
+        ? document.mediaType
+        : 'application/octet-stream';
+      return reply.type(type).header('content-disposition', 'attachment').send(document.bytes);
     },
   );
 }

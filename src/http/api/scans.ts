@@ -29,7 +29,7 @@ function scanTypeOf(request: FastifyRequest): 'vulnerability' | 'sbom' {
 async function scannedArtifact(
   services: ApiServices,
   request: FastifyRequest,
-  resource: 'scan' | 'artifact-addition',
+  resource: 'scan' | 'sbom' | 'artifact-addition',
   action: 'create' | 'read' | 'stop',
 ) {
   const { project, repository } = await requireRepository(services, request, resource, action);
@@ -55,7 +55,9 @@ export async function scanRoutes(api: FastifyInstance, services: ApiServices): P
     },
     async (request, reply) => {
       const scanType = scanTypeOf(request);
-      const { project, repository, row } = await scannedArtifact(services, request, 'scan', 'create');
+      // Harbor checks SBOM generation against its own resource, not the vulnerability scan's.
+      const resource = scanType === 'sbom' ? 'sbom' : 'scan';
+      const { project, repository, row } = await scannedArtifact(services, request, resource, 'create');
       if (scanType === 'sbom') await services.sboms.requestSbom(repository, row.digest, request.host);
       else await services.scans.requestScan(repository, row.digest);
       services.audit.record({
@@ -83,7 +85,12 @@ export async function scanRoutes(api: FastifyInstance, services: ApiServices): P
     },
     async (request, reply) => {
       const sbom = scanTypeOf(request) === 'sbom';
-      const { project, repository, row } = await scannedArtifact(services, request, 'scan', 'stop');
+      const { project, repository, row } = await scannedArtifact(
+        services,
+        request,
+        sbom ? 'sbom' : 'scan',
+        'stop',
+      );
       const stopped = sbom
         ? await services.sboms.stop(repository, row.digest)
         : await services.scans.stopScan(row.digest, repository);
