@@ -31,6 +31,14 @@ declare -A package_of=(
   [rustc]=rustc
   [ruby]=ruby
   [python3]=python3
+  # A one-node Ceph cluster whose RADOS Gateway is the real S3 server of the S3 tests.
+  [ceph-mon]=ceph-mon
+  [ceph-osd]=ceph-osd
+  [radosgw]=radosgw
+  [radosgw-admin]=ceph-common
+  [ceph-authtool]=ceph-common
+  [monmaptool]=ceph-base
+  [curl]=curl
 )
 # Real jars from Debian's packages that the binary detector tests read.
 declare -A package_of_file=(

@@ -21,7 +21,7 @@ import { UserService } from './access/user-service.ts';
 import { DatabaseAuditLog } from './audit/audit-log.ts';
 import { parseListen } from './config/load.ts';
 import type { BerthConfig } from './config/schema.ts';
-import { openSqliteDatabase } from './db/sqlite.ts';
+import { openDatabase } from './db/open.ts';
 import { registerApi } from './http/api/index.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import { createOidcLogin } from './http/oidc/setup.ts';
@@ -50,7 +50,7 @@ import { ScanService, scannerName } from './scan/scan-service.ts';
 import { AdapterCredential } from './scanner-adapter/adapter-credential.ts';
 import { AdapterScanService } from './scanner-adapter/adapter-scan-service.ts';
 import { RegistrationService } from './scanner-adapter/registration-service.ts';
-import { FilesystemBlobStore } from './storage/filesystem/filesystem-blob-store.ts';
+import { openBlobStore } from './storage/open-blob-store.ts';
 import { readVersion } from './version.ts';
 import { AdvisoryStore } from './vuln/advisory-store.ts';
 import { VulndbSync } from './vuln/vulndb-sync.ts';
@@ -87,7 +87,10 @@ export async function startBerth(
   // First, so a bad key or certificate stops the start before anything is opened.
   const tls = await loadTlsSettings(config, log);
   const secrets = loadSecretBox(config.auth.secretKeyFile);
-  const db = openSqliteDatabase(config.database.sqlite);
+  const db = openDatabase(config.database, {
+    onIdleConnectionError: (error) =>
+      log.warn({ err: error.message }, 'database connection lost; reconnecting'),
+  });
   const applied = await db.migrate();
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
   const admin = await ensureAdmin(db, clock, config.adminPassword);
@@ -97,8 +100,7 @@ export async function startBerth(
       `\nBerth created its administrator.\n  username: admin\n  password: ${admin.generatedPassword}\nChange it after logging in; it will not be shown again.\n\n`,
     );
   }
-  const store = new FilesystemBlobStore(config.storage.filesystem.root);
-  await store.init();
+  const store = await openBlobStore(config.storage);
 
   const audit = new DatabaseAuditLog(db, clock, log);
   const settings = new SettingsService(db, clock, secrets);

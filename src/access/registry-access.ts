@@ -110,7 +110,10 @@ export class RegistryAccess implements AccessPolicy {
     try {
       return await this.options.projects.create(caller, { name, public: false });
     } catch {
-      // Another request created it meanwhile (or the name is not a valid project name).
+      // Another request created it meanwhile (or the name is not a valid project name). Its
+      // commit may reach this request before its invalidation does (PostgreSQL: concurrent
+      // transactions), so the cached "no such project" is dropped before asking again.
+      this.options.directory.invalidate();
       return this.options.directory.byName(name);
     }
   }

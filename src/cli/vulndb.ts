@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { openSqliteDatabase } from '../db/sqlite.ts';
+import { openDatabase } from '../db/open.ts';
 import { type AdvisoryFormat, advisoryFormats, importAdvisories } from '../vuln/feed-import.ts';
 import { withConfigOptions } from './index.ts';
 import { type ConfigFlags, loadConfigOrExit } from './load.ts';
@@ -25,7 +25,7 @@ export function vulndbCommand(): Command {
       )
       .action(async (path: string, flags: ConfigFlags & { format?: AdvisoryFormat }) => {
         const config = loadConfigOrExit(flags);
-        const db = openSqliteDatabase(config.database.sqlite);
+        const db = openDatabase(config.database);
         try {
           await db.migrate();
           const summary = await importAdvisories(db, path, {
@@ -60,7 +60,7 @@ export function vulndbCommand(): Command {
       .description('print what the vulnerability database holds and its last import')
       .action(async (flags: ConfigFlags) => {
         const config = loadConfigOrExit(flags);
-        const db = openSqliteDatabase(config.database.sqlite);
+        const db = openDatabase(config.database);
         try {
           await db.migrate();
           const status = await db.advisories.status();

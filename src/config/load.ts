@@ -168,8 +168,11 @@ function resolvePaths(config: BerthConfig): BerthConfig {
   return {
     ...config,
     data,
-    database: { sqlite: { ...config.database.sqlite, path: under(config.database.sqlite.path, 'berth.db') } },
-    storage: { filesystem: { root: under(config.storage.filesystem.root, 'storage') } },
+    database: {
+      ...config.database,
+      sqlite: { ...config.database.sqlite, path: under(config.database.sqlite.path, 'berth.db') },
+    },
+    storage: { ...config.storage, filesystem: { root: under(config.storage.filesystem.root, 'storage') } },
     auth: { ...config.auth, secretKeyFile: under(config.auth.secretKeyFile, 'secret.key') },
   };
 }

@@ -106,6 +106,31 @@ export const configSchema = Type.Object(
     ),
     database: Type.Object(
       {
+        url: Type.String({
+          default: '',
+          description:
+            'postgres://user@host:5432/db to use PostgreSQL (sslmode= in the URL works); empty: embedded SQLite',
+        }),
+        poolSize: Type.Integer({
+          default: 10,
+          minimum: 1,
+          description: 'PostgreSQL connections per node, at most',
+        }),
+        tls: Type.Object(
+          {
+            enabled: Type.Boolean({
+              default: false,
+              description: 'TLS to PostgreSQL, verifying its certificate',
+            }),
+            caFile: Type.String({
+              default: '',
+              description: 'PEM CA for the PostgreSQL server (default: system CAs)',
+            }),
+            certFile: Type.String({ default: '', description: 'PEM client certificate for PostgreSQL' }),
+            keyFile: Type.String({ default: '', description: 'PEM client key for PostgreSQL' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
         sqlite: Type.Object(
           {
             path: Type.String({ default: '', description: 'SQLite file (default <data>/berth.db)' }),
@@ -121,9 +146,59 @@ export const configSchema = Type.Object(
     ),
     storage: Type.Object(
       {
+        driver: Type.Union([Type.Literal('filesystem'), Type.Literal('s3')], {
+          default: 'filesystem',
+          description: 'where blobs live: filesystem (storage.filesystem) or s3 (storage.s3)',
+        }),
         filesystem: Type.Object(
           {
             root: Type.String({ default: '', description: 'blob directory (default <data>/storage)' }),
+          },
+          { additionalProperties: false, default: {} },
+        ),
+        s3: Type.Object(
+          {
+            endpoint: Type.String({
+              default: '',
+              description: 'URL of an S3-compatible service (Ceph RGW, MinIO); empty: AWS S3',
+            }),
+            region: Type.String({ default: 'us-east-1', description: 'S3 region' }),
+            bucket: Type.String({ default: '', description: 'bucket holding the blobs (must exist)' }),
+            prefix: Type.String({ default: '', description: 'key prefix of every object Berth writes' }),
+            forcePathStyle: Type.Boolean({
+              default: false,
+              description: 'path-style URLs (host/bucket/key), as most self-hosted stores need',
+            }),
+            accessKeyId: Type.String({
+              default: '',
+              description: 'S3 access key; empty: the AWS SDK default chain (AWS_* variables, instance role)',
+            }),
+            secretAccessKey: Type.String({ default: '', description: 'S3 secret key (with accessKeyId)' }),
+            encryption: Type.Union([Type.Literal('none'), Type.Literal('AES256'), Type.Literal('aws:kms')], {
+              default: 'none',
+              description: 'server-side encryption of every object written',
+            }),
+            kmsKeyId: Type.String({
+              default: '',
+              description: 'KMS key id for aws:kms (empty: the default key)',
+            }),
+            partSizeMiB: Type.Integer({
+              minimum: 5,
+              maximum: 5120,
+              default: 8,
+              description: 'multipart part size; one part per upload in progress is buffered in memory',
+            }),
+            presignedRedirect: Type.Boolean({
+              default: false,
+              description:
+                'answer blob GET with a 307 to a short-lived presigned S3 URL instead of streaming',
+            }),
+            presignedExpirySeconds: Type.Integer({
+              minimum: 1,
+              maximum: 604800,
+              default: 300,
+              description: 'lifetime of presigned blob URLs',
+            }),
           },
           { additionalProperties: false, default: {} },
         ),

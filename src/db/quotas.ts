@@ -232,10 +232,16 @@ export class QuotaQueries {
   }
 
   /**
-   * Releases those of `digests` that no manifest of the project is or references any more;
-   * returns the bytes released. Call it in the transaction of the delete that may free them.
+   * Releases those of `digests` that no manifest of the project is or references any more (and,
+   * with `keepWhileLinked`, that no repository of the project links); returns the bytes
+   * released. Call it in the transaction of the delete that may free them.
    */
-  async release(project: string, digests: readonly string[], now: number): Promise<number> {
+  async release(
+    project: string,
+    digests: readonly string[],
+    now: number,
+    options: { keepWhileLinked?: boolean } = {},
+  ): Promise<number> {
     const projectId = await this.projectId(project);
     if (projectId === undefined || digests.length === 0) return 0;
     const low = `${project}/`;
@@ -265,6 +271,21 @@ export class QuotaQueries {
                 .whereRef('manifest_references.child', '=', 'project_blobs.digest')
                 .where('manifest_references.repository', '>', low)
                 .where('manifest_references.repository', '<', high),
+            ),
+          ),
+        )
+        // A blob delete frees nothing another repository of the project still holds; without
+        // this, unlinking from one repository would credit bytes the other keeps.
+        .$if(options.keepWhileLinked === true, (query) =>
+          query.where(({ not, exists, selectFrom }) =>
+            not(
+              exists(
+                selectFrom('repository_blobs')
+                  .select('repository_blobs.digest')
+                  .whereRef('repository_blobs.digest', '=', 'project_blobs.digest')
+                  .where('repository_blobs.repository', '>', low)
+                  .where('repository_blobs.repository', '<', high),
+              ),
             ),
           ),
         )

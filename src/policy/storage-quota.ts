@@ -38,9 +38,10 @@ export async function releaseStorage(
   repository: string,
   digests: readonly string[],
   now: number,
+  options: { keepWhileLinked?: boolean } = {},
 ): Promise<void> {
   const project = projectOf(repository);
-  if (project) await db.quotas.release(project, digests, now);
+  if (project) await db.quotas.release(project, digests, now, options);
 }
 
 /** What a manifest push stores for the project: the manifest and the blobs it references. */

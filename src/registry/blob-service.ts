@@ -4,11 +4,16 @@ import type { Clock } from '../lib/clock.ts';
 import type { Digest } from '../oci/digest.ts';
 import { RegistryError } from '../oci/errors.ts';
 import { chargeStorage, releaseStorage } from '../policy/storage-quota.ts';
-import { BlobNotFoundError, type BlobReader, type ByteRange } from '../storage/blob-store.ts';
+import {
+  type BlobLocator,
+  BlobNotFoundError,
+  type BlobReader,
+  type ByteRange,
+} from '../storage/blob-store.ts';
 
 export interface BlobServiceOptions {
   db: Database;
-  store: BlobReader;
+  store: BlobReader & BlobLocator;
   clock: Clock;
 }
 
@@ -21,7 +26,7 @@ function blobUnknown(digest: Digest): RegistryError {
 /** Blobs as a repository sees them: only those pushed or mounted into it exist there. */
 export class BlobService {
   private readonly db: Database;
-  private readonly store: BlobReader;
+  private readonly store: BlobReader & BlobLocator;
   private readonly clock: Clock;
 
   constructor(options: BlobServiceOptions) {
@@ -56,11 +61,18 @@ export class BlobService {
     }
   }
 
+  /** Where the client may fetch the blob itself, if the store hands out such URLs; else undefined. */
+  async redirect(repository: string, digest: Digest): Promise<string | undefined> {
+    const url = await this.store.presignedUrl?.(digest);
+    if (url) await this.stat(repository, digest);
+    return url;
+  }
+
   /** Removes the blob from the repository; its bytes stay until garbage collection. */
   async delete(repository: string, digest: Digest): Promise<void> {
     await this.db.transaction(async (db) => {
       if (!(await db.blobs.unlink(repository, digest))) throw blobUnknown(digest);
-      await releaseStorage(db, repository, [digest], this.clock.now());
+      await releaseStorage(db, repository, [digest], this.clock.now(), { keepWhileLinked: true });
     });
   }
 

@@ -36,6 +36,14 @@ export interface BlobReader {
   read(digest: Digest, range?: ByteRange): Promise<Readable>;
 }
 
+export interface BlobLocator {
+  /**
+   * A short-lived URL from which a client can GET the blob directly (ranges included), or
+   * undefined when the blob is to be streamed through Berth. Drivers without one omit it.
+   */
+  presignedUrl?(digest: Digest): Promise<string | undefined>;
+}
+
 export interface BlobWriter {
   /** Stores small content (a manifest) whose digest the caller has verified. Durable on return. */
   put(digest: Digest, bytes: Uint8Array): Promise<void>;
@@ -84,7 +92,14 @@ export interface UploadStore {
   listUploads(signal?: AbortSignal): AsyncIterable<StoredUpload>;
 }
 
-export interface BlobStore extends BlobStatter, BlobReader, BlobWriter, BlobDeleter, BlobLister, UploadStore {
+export interface BlobStore
+  extends BlobStatter,
+    BlobReader,
+    BlobLocator,
+    BlobWriter,
+    BlobDeleter,
+    BlobLister,
+    UploadStore {
   /** Smallest chunk (but the last) the store can append efficiently; 0 when any size will do. */
   readonly minChunkLength: number;
 }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AuditLogRow } from '../../src/db/audit-logs.ts';
-import { openSqliteDatabase } from '../../src/db/sqlite.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import type { TestBerth } from './berth.ts';
 import { basicAuth, type Credentials, send, type TestResponse } from './http.ts';
 
@@ -28,7 +28,7 @@ export function apiRequest(
 /** Every audit entry written so far (after the batching delay), newest first. */
 export async function auditEntries(berth: TestBerth): Promise<AuditLogRow[]> {
   await sleep(400);
-  const db = openSqliteDatabase(berth.config.database.sqlite);
+  const db = openDatabase(berth.config.database);
   try {
     return (await db.auditLogs.find({}, 1000, 0)).rows;
   } finally {

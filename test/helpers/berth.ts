@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/load.ts';
 import type { BerthConfig } from '../../src/config/schema.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { type Berth, type StartOverrides, startBerth } from '../../src/main.ts';
+import { createTestPostgresDatabase, testDatabaseBackend } from './postgres.ts';
 import { forgetOrigin, testTlsProtocol, trustOrigin } from './tls.ts';
 
 /** The administrator every test instance starts with. */
@@ -31,6 +32,11 @@ export async function startTestBerth(
   } = {},
 ): Promise<TestBerth> {
   const dataDir = await mkdtemp(join(tmpdir(), 'berth-test-'));
+  // BERTH_TEST_DATABASE=postgres: every Berth gets a fresh PostgreSQL database, dropped on destroy.
+  const postgres =
+    testDatabaseBackend === 'postgres' && !('database.url' in overrides)
+      ? await createTestPostgresDatabase()
+      : undefined;
   const config = loadConfig({
     env: {},
     flags: {
@@ -40,6 +46,7 @@ export async function startTestBerth(
       adminPassword: testAdmin.password,
       'registry.autoCreateProjects': true,
       ...(testTlsProtocol() && !('tls.certFile' in overrides) ? { 'tls.selfSigned': true } : {}),
+      ...(postgres ? { 'database.url': postgres.url, 'database.poolSize': 4 } : {}),
       ...overrides,
     },
   });
@@ -60,6 +67,7 @@ export async function startTestBerth(
     async destroy() {
       forgetOrigin(berth.url);
       await berth.close();
+      await postgres?.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };

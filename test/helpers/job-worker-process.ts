@@ -1,15 +1,18 @@
 /**
  * A job service worker in a process of its own, for tests that kill it mid-job: it opens the
- * SQLite database at argv[2], works jobs of type argv[3] with a lease of argv[4] ms, prints
- * `claimed <id>` when a job starts, and never finishes one.
+ * SQLite database (or postgres:// URL) at argv[2], works jobs of type argv[3] with a lease of
+ * argv[4] ms, prints `claimed <id>` when a job starts, and never finishes one.
  */
+import { openPostgresDatabase } from '../../src/db/postgres.ts';
 import { openSqliteDatabase } from '../../src/db/sqlite.ts';
 import { JobService } from '../../src/jobs/job-service.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 
 const [path, type, leaseMs] = process.argv.slice(2);
-const db = openSqliteDatabase({ path: path! });
+const db = path!.startsWith('postgres://')
+  ? openPostgresDatabase(path!)
+  : openSqliteDatabase({ path: path! });
 const jobs = new JobService({
   db,
   clock: systemClock,

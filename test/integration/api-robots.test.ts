@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import SqliteDriver from 'better-sqlite3';
 import type { Caller } from '../../src/access/caller.ts';
 import { PermissionEvaluator } from '../../src/access/evaluator.ts';
 import { hashPassword } from '../../src/access/passwords.ts';
 import { roles } from '../../src/access/permissions.ts';
 import { ProjectDirectory } from '../../src/access/project-directory.ts';
-import { openSqliteDatabase } from '../../src/db/sqlite.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import { newUser } from '../../src/db/users.ts';
 import { startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
 import { basicAuth, type Credentials, RegistryClient, send, type TestResponse } from '../helpers/http.ts';
+import { storedRows } from '../helpers/stored-rows.ts';
 
 /** A clock the test moves by hand. */
 function manualClock(start = Date.now()) {
@@ -128,7 +128,7 @@ describe('robot accounts', () => {
 
   /** Sets up users and memberships the members API would: straight in the database. */
   async function addPeople(): Promise<void> {
-    const db = openSqliteDatabase(berth.config.database.sqlite);
+    const db = openDatabase(berth.config.database);
     try {
       const now = clock.now();
       const memberships: [keyof typeof people, number][] = [
@@ -432,7 +432,7 @@ describe('robot accounts', () => {
     }
 
     // Even a permission row slipped into the database gives a robot no members or robots.
-    const db = openSqliteDatabase(berth.config.database.sqlite);
+    const db = openDatabase(berth.config.database);
     try {
       const evaluator = new PermissionEvaluator(new ProjectDirectory(db, clock));
       const alpha = { id: projectIds.alpha!, name: 'alpha', public: false };
@@ -681,19 +681,17 @@ describe('robot accounts', () => {
 
   test('every change to a robot is audited', async () => {
     await sleep(400);
-    const db = new SqliteDriver(berth.config.database.sqlite.path, { readonly: true });
-    try {
-      const rows = db
-        .prepare(
-          "SELECT username, resource, operation, result, detail FROM audit_logs WHERE resource_type = 'robot'",
-        )
-        .all() as {
+    {
+      const rows = await storedRows<{
         username: string;
         resource: string;
         operation: string;
         result: string;
         detail: string | null;
-      }[];
+      }>(
+        berth,
+        "SELECT username, resource, operation, result, detail FROM audit_logs WHERE resource_type = 'robot'",
+      );
       const has = (operation: string, resource: string, result = 'success', detail?: string) =>
         rows.some(
           (row) =>
@@ -710,8 +708,6 @@ describe('robot accounts', () => {
       assert.ok(has('delete', 'robot$alpha+doomed'));
       assert.ok(has('create', 'beyond', 'denied'));
       assert.ok(rows.every((row) => secrets.every((secret) => !JSON.stringify(row).includes(secret))));
-    } finally {
-      db.close();
     }
   });
 

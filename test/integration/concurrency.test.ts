@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import Database from 'better-sqlite3';
 import { startTestBerth, type TestBerth } from '../helpers/berth.ts';
 import { RegistryClient, sha256 } from '../helpers/http.ts';
 import { auditBlobFiles } from '../helpers/store-check.ts';
+import { storedRows } from '../helpers/stored-rows.ts';
 
 const clients = 16;
 let berth: TestBerth;
@@ -113,17 +113,12 @@ describe(`${clients} clients pushing at once`, () => {
     assert.deepEqual(new Set(files.map((file) => file.digest)), expected, 'one file per distinct content');
     assert.deepEqual(await readdir(join(storage, 'uploads')), [], 'no upload left behind');
 
-    const sqlite = new Database(join(berth.dataDir, 'berth.db'), { readonly: true });
-    try {
-      const count = (sql: string) => (sqlite.prepare(sql).get() as { n: number }).n;
-      assert.equal(count('select count(*) as n from blobs'), expected.size);
-      assert.equal(count('select count(*) as n from uploads'), 0);
-      assert.equal(
-        count("select count(*) as n from repository_blobs where repository = 'conc/shared'"),
-        2 + clients / 2,
-      );
-    } finally {
-      sqlite.close();
-    }
+    const count = async (sql: string) => (await storedRows<{ n: number }>(berth, sql))[0]!.n;
+    assert.equal(await count('select count(*) as n from blobs'), expected.size);
+    assert.equal(await count('select count(*) as n from uploads'), 0);
+    assert.equal(
+      await count("select count(*) as n from repository_blobs where repository = 'conc/shared'"),
+      2 + clients / 2,
+    );
   });
 });

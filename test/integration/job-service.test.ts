@@ -7,19 +7,30 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { KyselyDatabase } from '../../src/db/database.ts';
 import type { JobRow } from '../../src/db/jobs.ts';
+import { openPostgresDatabase } from '../../src/db/postgres.ts';
 import { openSqliteDatabase } from '../../src/db/sqlite.ts';
 import { formatJobLog } from '../../src/jobs/job-log.ts';
 import { JobService, type JobServiceOptions } from '../../src/jobs/job-service.ts';
 import { type Clock, systemClock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { makeTempDir } from '../helpers/berth.ts';
+import {
+  createTestPostgresDatabase,
+  type TestPostgresDatabase,
+  testDatabaseBackend,
+} from '../helpers/postgres.ts';
 
-/** The job service on a real SQLite file: claiming, limits, retries, cancellation, leases, cron. */
+/**
+ * The job service on a real SQLite file (or, with BERTH_TEST_DATABASE=postgres, a fresh
+ * PostgreSQL database): claiming, limits, retries, cancellation, leases, cron.
+ */
 
 const workerScript = fileURLToPath(new URL('../helpers/job-worker-process.ts', import.meta.url));
 const dirs: string[] = [];
 let db: KyselyDatabase;
+/** The SQLite file, or the PostgreSQL URL, the worker process opens too. */
 let dbPath: string;
+let postgres: TestPostgresDatabase | undefined;
 let services: JobService[] = [];
 
 after(async () => {
@@ -29,8 +40,14 @@ after(async () => {
 beforeEach(async () => {
   const dir = await makeTempDir('berth-jobs-');
   dirs.push(dir);
-  dbPath = join(dir, 'berth.db');
-  db = openSqliteDatabase({ path: dbPath });
+  if (testDatabaseBackend === 'postgres') {
+    postgres = await createTestPostgresDatabase();
+    dbPath = postgres.url;
+    db = openPostgresDatabase(dbPath, { poolSize: 4 });
+  } else {
+    dbPath = join(dir, 'berth.db');
+    db = openSqliteDatabase({ path: dbPath });
+  }
   await db.migrate();
 });
 
@@ -38,6 +55,8 @@ afterEach(async () => {
   for (const service of services) await service.stop(200);
   services = [];
   await db.close();
+  await postgres?.drop();
+  postgres = undefined;
 });
 
 function jobService(options: Partial<JobServiceOptions> = {}): JobService {

@@ -3,7 +3,7 @@ import { createServer, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Database } from '../../src/db/database.ts';
-import { openSqliteDatabase } from '../../src/db/sqlite.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import { startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
 import { basicAuth, RegistryClient, send } from '../helpers/http.ts';
 import { directory, type Slapd, slapdMissing, startSlapd } from '../helpers/slapd.ts';
@@ -76,7 +76,7 @@ describe('LDAP authentication', { skip: slapdMissing() }, () => {
       },
       { logLines },
     );
-    db = openSqliteDatabase(berth.config.database.sqlite);
+    db = openDatabase(berth.config.database);
     await configure(baseSettings());
   });
 

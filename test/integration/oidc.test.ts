@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import BetterSqlite from 'better-sqlite3';
 import { startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
 import { basicAuth, RegistryClient, send } from '../helpers/http.ts';
 import { Browser, TestOidcProvider } from '../helpers/oidc-provider.ts';
+import { storedRows } from '../helpers/stored-rows.ts';
 
 const accounts = [
   {
@@ -34,29 +33,19 @@ async function configure(settings: Record<string, unknown>): Promise<void> {
 }
 
 /** The user row as stored (the API does not show a user's source or external id). */
-function storedUser(username: string): Record<string, unknown> | undefined {
-  const db = new BetterSqlite(join(berth.dataDir, 'berth.db'), { readonly: true });
-  try {
-    return db.prepare('SELECT * FROM users WHERE username = ?').get(username) as Record<string, unknown>;
-  } finally {
-    db.close();
-  }
+async function storedUser(username: string): Promise<Record<string, unknown> | undefined> {
+  return (await storedRows(berth, 'SELECT * FROM users WHERE username = ?', [username]))[0];
 }
 
 /** Names of the groups recorded for the user at their last login. */
-function storedGroups(username: string): string[] {
-  const db = new BetterSqlite(join(berth.dataDir, 'berth.db'), { readonly: true });
-  try {
-    const rows = db
-      .prepare(
-        `SELECT g.name FROM user_groups g JOIN user_group_members m ON m.group_id = g.id
-         JOIN users u ON u.id = m.user_id WHERE u.username = ? ORDER BY g.name`,
-      )
-      .all(username) as { name: string }[];
-    return rows.map((row) => row.name);
-  } finally {
-    db.close();
-  }
+async function storedGroups(username: string): Promise<string[]> {
+  const rows = await storedRows<{ name: string }>(
+    berth,
+    `SELECT g.name FROM user_groups g JOIN user_group_members m ON m.group_id = g.id
+     JOIN users u ON u.id = m.user_id WHERE u.username = ? ORDER BY g.name`,
+    [username],
+  );
+  return rows.map((row) => row.name);
 }
 
 /** Starts a login at Berth; returns the provider's authorization URL. */
@@ -170,7 +159,7 @@ describe('OIDC login', () => {
     assert.equal(body.sysadmin_flag, false);
     aliceId = Number(body.user_id);
 
-    const stored = storedUser('alice');
+    const stored = await storedUser('alice');
     assert.equal(stored?.source, 'oidc');
     assert.equal(stored?.external_id, `${op.issuer}|sub-alice`);
     assert.match(String(stored?.cli_secret), /^enc:v1:/, 'the generated CLI secret is sealed at rest');
@@ -310,10 +299,10 @@ describe('OIDC login', () => {
   it('keeps only the groups oidc_group_filter matches', async () => {
     await configure({ oidc_group_filter: '^dev' });
     assert.equal((await login(new Browser(), 'sub-alice')).status, 302);
-    assert.deepEqual(storedGroups('alice'), ['developers']);
+    assert.deepEqual(await storedGroups('alice'), ['developers']);
     await configure({ oidc_group_filter: '' });
     assert.equal((await login(new Browser(), 'sub-alice')).status, 302);
-    assert.deepEqual(storedGroups('alice'), ['developers', 'qa']);
+    assert.deepEqual(await storedGroups('alice'), ['developers', 'qa']);
   });
 
   it('leaves a user without a groups claim in no group', async () => {
@@ -322,7 +311,7 @@ describe('OIDC login', () => {
     const { body } = await currentUser(dave);
     assert.equal(body.username, 'dave');
     assert.equal(body.sysadmin_flag, false);
-    assert.deepEqual(storedGroups('dave'), []);
+    assert.deepEqual(await storedGroups('dave'), []);
   });
 
   it('finds a returning user by issuer and subject, with one session per login', async () => {
@@ -454,7 +443,7 @@ describe('OIDC onboarding without auto-onboard', () => {
     assert.equal(done.status, 200);
     const { body } = await currentUser(carol);
     assert.equal(body.username, 'carol-c');
-    assert.equal(storedUser('carol-c')?.source, 'oidc');
+    assert.equal((await storedUser('carol-c'))?.source, 'oidc');
     assert.equal((await onboard('carol-d')).status, 400, 'the pending identity is used up');
   });
 

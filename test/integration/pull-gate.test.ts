@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { gzipSync } from 'node:zlib';
 import { loadSecretBox } from '../../src/access/secret-key-file.ts';
 import { TokenService } from '../../src/access/token-service.ts';
-import { openSqliteDatabase } from '../../src/db/sqlite.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { issueScanCredential } from '../../src/scanner-adapter/scan-credential.ts';
 import { apiRequest, auditEntries } from '../helpers/api.ts';
@@ -607,7 +607,7 @@ describe('scanner exemption', () => {
     const repository = 'guarded/unscanned';
     const image = await registry.pushImage(repository, 'v1');
     assert.equal((await pull(repository, 'v1')).status, 403);
-    const db = openSqliteDatabase(berth.config.database.sqlite);
+    const db = openDatabase(berth.config.database);
     try {
       const tokens = new TokenService({
         db,

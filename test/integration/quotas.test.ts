@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -237,6 +238,21 @@ describe('project storage quotas', () => {
       201,
     );
     assert.equal(await usageOf(first), alpine.total);
+  });
+
+  test('a blob deleted from one repository still counts while another repository of the project holds it', async () => {
+    const project = await createProject('quota-unlink');
+    const blob = randomBytes(4096);
+    for (const repository of ['quota-unlink/a', 'quota-unlink/b']) {
+      assert.equal((await pushMonolithic(repository, blob)).status, 201);
+    }
+    assert.equal(await usageOf(project), blob.length);
+    const fromA = await registry.request('DELETE', `/v2/quota-unlink/a/blobs/${sha256(blob)}`);
+    assert.equal(fromA.status, 202, fromA.body.toString());
+    assert.equal(await usageOf(project), blob.length, 'b still holds the bytes');
+    const fromB = await registry.request('DELETE', `/v2/quota-unlink/b/blobs/${sha256(blob)}`);
+    assert.equal(fromB.status, 202, fromB.body.toString());
+    assert.equal(await usageOf(project), 0);
   });
 
   test('GET/PUT /quotas: Harbor shape, filters, sorting, paging and permissions', async () => {

@@ -262,7 +262,10 @@ describe('uploads across a restart', () => {
       await local.close();
 
       restarted = await startBerth(
-        loadConfig({ env: {}, flags: { listen: '127.0.0.1:0', data: local.dataDir } }),
+        loadConfig({
+          env: {},
+          flags: { listen: '127.0.0.1:0', data: local.dataDir, 'database.url': local.config.database.url },
+        }),
         createLogger('silent'),
       );
       const after = new RegistryClient(restarted.url);

@@ -4,7 +4,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openSqliteDatabase } from '../../src/db/sqlite.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import type { Digest } from '../../src/oci/digest.ts';
 import { parseManifest } from '../../src/oci/manifest.ts';
 import { analyzeImage, type ImageAnalysis } from '../../src/scan/analyze.ts';
@@ -53,7 +53,7 @@ describe('a real Debian bookworm image pushed with skopeo is scanned on push', {
     image = await debianBookwormImage();
     work = await makeTempDir('berth-scan-debian-');
     berth = await startTestBerth({ 'jobs.pollIntervalMs': 200 });
-    const db = openSqliteDatabase(berth.config.database.sqlite);
+    const db = openDatabase(berth.config.database);
     try {
       for (const feed of feeds) {
         const imported = await importAdvisories(db, feed);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { cp, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { openSqliteDatabase } from '../../src/db/sqlite.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import { importOsv } from '../../src/vuln/osv-import.ts';
 import { apiRequest } from '../helpers/api.ts';
 import { makeTempDir, startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
@@ -70,7 +70,7 @@ describe('a Node.js app installed with npm ci on alpine:3.17.2 is scanned', {
     appLayer = manifest.layers[1]!.digest;
 
     berth = await startTestBerth({ 'jobs.pollIntervalMs': 200 });
-    const db = openSqliteDatabase(berth.config.database.sqlite);
+    const db = openDatabase(berth.config.database);
     try {
       const imported = await importOsv(db, advisoryDir());
       assert.deepEqual(imported.errors, []);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openSqliteDatabase } from '../../src/db/sqlite.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import { importOsv } from '../../src/vuln/osv-import.ts';
 import { apiRequest } from '../helpers/api.ts';
 import { startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
@@ -39,7 +39,7 @@ describe('a scan matches a real advisory to a package in the image', () => {
     const advisories = mkdtempSync(join(tmpdir(), 'berth-scan-osv-'));
     for (const id of ['GHSA-jf85-cpcp-j695', 'GHSA-6c3j-c64m-qhgq'])
       cpSync(sharedFixture('advisories', 'npm', `${id}.json`), join(advisories, `${id}.json`));
-    const db = openSqliteDatabase(berth.config.database.sqlite);
+    const db = openDatabase(berth.config.database);
     try {
       assert.equal((await importOsv(db, advisories)).inserted, 2);
     } finally {

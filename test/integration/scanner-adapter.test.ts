@@ -8,7 +8,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadSecretBox } from '../../src/access/secret-key-file.ts';
 import { TokenService } from '../../src/access/token-service.ts';
-import { openSqliteDatabase } from '../../src/db/sqlite.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { issueScanCredential } from '../../src/scanner-adapter/scan-credential.ts';
 import { importOsv } from '../../src/vuln/osv-import.ts';
@@ -67,7 +67,7 @@ describe('scanner adapters: Berth driving another Berth as its scanner', () => {
         return addition.json<Record<string, Record<string, unknown>>>()[reportMime]!;
       await sleep(200);
     }
-    const db = openSqliteDatabase(a.config.database.sqlite);
+    const db = openDatabase(a.config.database);
     const row = await db.scanReports.find(digest, 'remote-berth');
     await db.close();
     assert.fail(`no report after 30 s: ${JSON.stringify(row)}`);
@@ -91,7 +91,7 @@ describe('scanner adapters: Berth driving another Berth as its scanner', () => {
     const advisories = mkdtempSync(join(tmpdir(), 'berth-adapter-osv-'));
     for (const id of ['GHSA-jf85-cpcp-j695', 'GHSA-6c3j-c64m-qhgq'])
       cpSync(sharedFixture('advisories', 'npm', `${id}.json`), join(advisories, `${id}.json`));
-    const db = openSqliteDatabase(b.config.database.sqlite);
+    const db = openDatabase(b.config.database);
     try {
       assert.equal((await importOsv(db, advisories)).inserted, 2);
     } finally {
@@ -167,7 +167,7 @@ describe('scanner adapters: Berth driving another Berth as its scanner', () => {
       ],
     );
     assert.ok(!list.body.toString().includes(adapterToken));
-    const db = openSqliteDatabase(a.config.database.sqlite);
+    const db = openDatabase(a.config.database);
     try {
       const row = await db.scannerRegistrations.find(registrationUuid);
       assert.ok(row?.access_credential.startsWith('enc:v1:'));
@@ -286,7 +286,7 @@ describe('scanner adapters: Berth driving another Berth as its scanner', () => {
     assert.deepEqual(overview.summary, { total: 2, fixable: 2, summary: { Critical: 1, Medium: 1 } });
 
     // The robot behind the pull credential is gone once the scan ended.
-    const db = openSqliteDatabase(a.config.database.sqlite);
+    const db = openDatabase(a.config.database);
     try {
       const project = await db.projects.findByName('lib');
       assert.deepEqual(await db.robots.findInProject(Number(project!.id)), []);
@@ -336,7 +336,7 @@ describe('scanner adapters: Berth driving another Berth as its scanner', () => {
   });
 
   it('a scan credential pulls its own repository and no other', async () => {
-    const db = openSqliteDatabase(a.config.database.sqlite);
+    const db = openDatabase(a.config.database);
     try {
       const tokens = new TokenService({
         db,

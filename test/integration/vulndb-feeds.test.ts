@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { KyselyDatabase } from '../../src/db/database.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import { openSqliteDatabase } from '../../src/db/sqlite.ts';
 import { AdvisoryStore } from '../../src/vuln/advisory-store.ts';
 import { importAdvisories } from '../../src/vuln/feed-import.ts';
@@ -288,7 +289,7 @@ describe('vulnerability feeds: Alpine secdb, CVSS v4 and CWE ids', () => {
       berth = await startTestBerth({ 'jobs.pollIntervalMs': 200 });
       const file = join(dir, 'scan-v3.17-main.json');
       writeFileSync(file, secdb317Main());
-      const db = openSqliteDatabase(berth.config.database.sqlite);
+      const db = openDatabase(berth.config.database);
       try {
         assert.equal((await importAdvisories(db, file)).format, 'alpine-secdb');
       } finally {

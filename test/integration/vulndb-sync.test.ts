@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { loadConfig } from '../../src/config/load.ts';
+import { openDatabase } from '../../src/db/open.ts';
 import { openSqliteDatabase } from '../../src/db/sqlite.ts';
 import { ensureSelfSigned } from '../../src/http/tls/self-signed.ts';
 import { JobService } from '../../src/jobs/job-service.ts';
@@ -224,7 +225,7 @@ describe('vulnerability database mirror sync and re-match of existing reports', 
     assert.equal(before.mirror.schedule, '0 0 0 1 1 *');
     assert.equal(before.mirror.next_sync_time, '2027-01-01T00:00:00.000Z');
     // What a restart does: the same configuration applied again to the same database.
-    const db = openSqliteDatabase(berth.config.database.sqlite);
+    const db = openDatabase(berth.config.database);
     try {
       const row = await db.jobs.findSchedule(vulndbSyncScheduleName);
       const jobs = new JobService({

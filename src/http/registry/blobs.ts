@@ -29,6 +29,13 @@ export const getBlob: RegistryHandler = async ({ blobs }, request, reply, { name
     await blobs.stat(name, digest);
     return reply.code(304).headers(blobHeaders(digest)).send();
   }
+  const location = await blobs.redirect(name, digest);
+  if (location) {
+    return reply
+      .code(307)
+      .headers({ 'docker-content-digest': digest, location, 'cache-control': 'no-store' })
+      .send();
+  }
   const rangeHeader = request.headers.range;
   const selectRange = (size: number): ByteRange | undefined => {
     const requested = parseRangeHeader(rangeHeader, size);
