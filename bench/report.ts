@@ -9,8 +9,8 @@ export type Target =
   | { kind: 'ratio'; min: number }
   | { kind: 'max'; value: number }
   | { kind: 'info' }
-  /** Berth against Berth: this row's value over `baseline` (another way of doing the same). */
-  | { kind: 'fraction'; of: string; min: number };
+  /** Berth against Berth: this row's value over `baseline` (another way of doing the same); no `min`: reported only. */
+  | { kind: 'fraction'; of: string; min?: number };
 
 export interface Row {
   id: string;
@@ -50,6 +50,7 @@ export function verdictOf(row: Row): Verdict {
   }
   const ratio = ratioOf(row);
   if (ratio === undefined) return 'ERROR';
+  if (target.min === undefined) return '-';
   return ratio >= target.min ? 'PASS' : 'FAIL';
 }
 
@@ -63,7 +64,10 @@ function formatTarget(row: Row): string {
   const target = row.target;
   if (target.kind === 'info') return '(info)';
   if (target.kind === 'max') return `Berth <= ${formatValue(target.value, row.unit)}`;
-  if (target.kind === 'fraction') return `>= ${target.min.toFixed(1)} of ${target.of}`;
+  if (target.kind === 'fraction')
+    return target.min === undefined
+      ? `(info) of ${target.of}`
+      : `>= ${target.min.toFixed(1)} of ${target.of}`;
   return `ratio >= ${target.min.toFixed(1)}`;
 }
 

@@ -16,10 +16,12 @@ import {
 } from './measure.ts';
 import { measurePullPolicies, pullPolicyRows } from './pull-policies.ts';
 import { formatTable, type Row, writeJson } from './report.ts';
+import { measureScaleOut } from './scale-out.ts';
 import { measureScans } from './scan.ts';
 import * as scenario from './scenarios.ts';
 import { distributionBin, memoryOf, Resources, startBerth, startDistribution } from './servers.ts';
 import { settings } from './settings.ts';
+import { measureStorageBackends } from './storage-backends.ts';
 
 const resultsPath = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
@@ -246,6 +248,8 @@ async function main(): Promise<void> {
   });
   for (const subject of subjects) subject.client.close();
   await Promise.all([berth.stop(), distribution.stop()]);
+  await measureScaleOut(rows, resources, wrkTool(resources, 1, work));
+  await measureStorageBackends(rows, resources);
 
   const hugePeak: Row = {
     id: 'rss-peak-1gib-push',

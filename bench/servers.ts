@@ -130,7 +130,12 @@ async function launch(
 export const berthAdmin = { username: 'admin', password: `Bench-${randomBytes(12).toString('hex')}-1` };
 
 /** `node bin/berth.js serve`, as scripts run it, without per-request log lines. */
-export async function startBerth(resources: Resources, dataDir: string): Promise<RegistryProcess> {
+export async function startBerth(
+  resources: Resources,
+  dataDir: string,
+  /** More settings as BERTH_* variables (the scale-out run's shared database and storage). */
+  settings: Record<string, string> = {},
+): Promise<RegistryProcess> {
   const port = await freePort();
   // Settings come from the flags and these variables only, not from the caller's BERTH_*.
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('BERTH_')));
@@ -145,6 +150,7 @@ export async function startBerth(resources: Resources, dataDir: string): Promise
       BERTH_LOG_REQUESTS: 'false',
       BERTH_ADMIN_PASSWORD: berthAdmin.password,
       BERTH_REGISTRY_AUTO_CREATE_PROJECTS: 'true',
+      ...settings,
     },
   );
   const credentials = Buffer.from(`${berthAdmin.username}:${berthAdmin.password}`).toString('base64');

@@ -19,12 +19,15 @@ import { SettingsService } from './access/settings-service.ts';
 import { TokenService } from './access/token-service.ts';
 import { UserService } from './access/user-service.ts';
 import { DatabaseAuditLog } from './audit/audit-log.ts';
+import { openChangeFeed } from './cluster/change-feed.ts';
+import { wireClusterInvalidation } from './cluster/cluster-invalidation.ts';
 import { parseListen } from './config/load.ts';
 import type { BerthConfig } from './config/schema.ts';
 import { openDatabase } from './db/open.ts';
 import { registerApi } from './http/api/index.ts';
 import { HttpMetrics } from './http/metrics.ts';
 import { createOidcLogin } from './http/oidc/setup.ts';
+import { readinessCheck } from './http/readiness.ts';
 import { adapterPrefix, scannerAdapterRoutes } from './http/scanner-adapter/routes.ts';
 import { buildServer } from './http/server.ts';
 import { startRedirectListener } from './http/tls/redirect-listener.ts';
@@ -259,6 +262,18 @@ export async function startBerth(
     scannerFor: (repository) => scanners.scannerFor(repository),
     scans,
   });
+  // Other nodes on the same database drop their cached copies when these change here.
+  const changes = await openChangeFeed(config.database, log);
+  wireClusterInvalidation(changes, {
+    directory,
+    gate: pullPolicies.gate,
+    trustPolicies: pullPolicies.trustPolicies,
+    cveAllowlists,
+    immutability,
+    authenticator,
+    tokens,
+    log,
+  });
   const registry = {
     blobs: new BlobService({ db, store, clock }),
     uploads,
@@ -294,6 +309,8 @@ export async function startBerth(
     trustProxy: config.http.trustProxy,
     tls,
     selfAuthenticatedPrefixes: adapter ? [`${adapterPrefix}/`] : [],
+    readiness: readinessCheck(db, store),
+    healthOnly: config.node.role === 'worker',
     plugins: [
       ...(adapter ? [(app: FastifyInstance) => scannerAdapterRoutes(app, adapter)] : []),
       (app) =>
@@ -342,6 +359,7 @@ export async function startBerth(
   try {
     await app.listen({ host, port });
   } catch (error) {
+    await changes.close();
     await db.close();
     throw error;
   }
@@ -352,6 +370,7 @@ export async function startBerth(
   const redirect = tls?.redirectListen
     ? await startRedirectListener(tls.redirectListen, boundPort, clientHost(host)).catch(async (error) => {
         await app.close();
+        await changes.close();
         await db.close();
         throw error;
       })
@@ -371,9 +390,10 @@ export async function startBerth(
     log,
   );
   purge.start();
-  jobs.start();
+  // An api node only enqueues: its jobs run on the worker (or all) nodes sharing its database.
+  if (config.node.role !== 'api') jobs.start();
 
-  log.info({ url, redirect: redirect?.url, data: config.data }, 'berth is serving');
+  log.info({ url, redirect: redirect?.url, data: config.data, role: config.node.role }, 'berth is serving');
   return {
     app,
     url,
@@ -386,6 +406,7 @@ export async function startBerth(
       await redirect?.close();
       await app.close();
       await audit.flush();
+      await changes.close();
       await db.close();
     },
   };

@@ -72,6 +72,7 @@ export class Authenticator {
   private readonly cache: CredentialCache<Caller>;
   private readonly activeUsers = new Map<string, { active: boolean; until: number }>();
   private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly forgetListeners: (() => void)[] = [];
 
   constructor(options: AuthenticatorOptions) {
     this.db = options.db;
@@ -132,6 +133,12 @@ export class Authenticator {
     this.cache.clear();
     this.activeUsers.clear();
     this.robots?.forget();
+    for (const listener of this.forgetListeners) listener();
+  }
+
+  /** Told after each `forgetLogins()`, so other nodes forget theirs too. */
+  onForgetLogins(listener: () => void): void {
+    this.forgetListeners.push(listener);
   }
 
   /**

@@ -53,6 +53,7 @@ const refreshAudience = 'berth-refresh';
 export class TokenService {
   private keys: LoadedKey[] = [];
   private loadedAt = 0;
+  private readonly rotationListeners: (() => void)[] = [];
   private loading: Promise<void> | undefined;
   private readonly verified: CredentialCache<VerifiedToken>;
 
@@ -177,6 +178,17 @@ export class TokenService {
     await this.options.db.signingKeys.insert(row);
     // Keys retired longer ago than any token lives are of no more use.
     await this.options.db.signingKeys.deleteRetiredBefore(now - this.graceMs());
+    await this.load(true);
+    for (const listener of this.rotationListeners) listener();
+  }
+
+  /** Told after this node created a signing key, so other nodes load it before its first token. */
+  onKeysRotated(listener: () => void): void {
+    this.rotationListeners.push(listener);
+  }
+
+  /** Loads the signing keys again: another node created or retired one. */
+  async reloadKeys(): Promise<void> {
     await this.load(true);
   }
 

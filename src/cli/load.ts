@@ -6,6 +6,7 @@ export interface ConfigFlags {
   data?: string;
   listen?: string;
   logLevel?: string;
+  role?: string;
 }
 
 /** Loads the configuration for a command, or prints every problem and exits with status 2. */
@@ -13,7 +14,7 @@ export function loadConfigOrExit(flags: ConfigFlags): BerthConfig {
   try {
     return loadConfig({
       file: flags.config,
-      flags: { data: flags.data, listen: flags.listen, 'log.level': flags.logLevel },
+      flags: { data: flags.data, listen: flags.listen, 'log.level': flags.logLevel, 'node.role': flags.role },
     });
   } catch (error) {
     if (error instanceof ConfigError) {

@@ -8,9 +8,10 @@ export function serveCommand(): Command {
   return withConfigOptions(new Command('serve'))
     .description('run the registry server')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent')
+    .option('--role <role>', 'api (HTTP only), worker (background jobs only) or all (default)')
     .addHelpText(
       'after',
-      '\nExamples:\n  berth serve --listen 127.0.0.1:5000 --data ./data\n  BERTH_LOG_LEVEL=debug berth serve -c /etc/berth/config.yaml',
+      '\nExamples:\n  berth serve --listen 127.0.0.1:5000 --data ./data\n  berth serve --role worker -c /etc/berth/config.yaml\n  BERTH_LOG_LEVEL=debug berth serve -c /etc/berth/config.yaml',
     )
     .action(async (flags: ConfigFlags) => {
       const config = loadConfigOrExit(flags);

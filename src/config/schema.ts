@@ -284,6 +284,16 @@ export const configSchema = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
+    node: Type.Object(
+      {
+        role: Type.Union([Type.Literal('all'), Type.Literal('api'), Type.Literal('worker')], {
+          default: 'all',
+          description:
+            'api: serve HTTP, run no background jobs; worker: run background jobs, serve only /healthz, /readyz and /metrics; all: both',
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
     jobs: Type.Object(
       {
         workers: Type.Integer({

@@ -1,4 +1,4 @@
-import { type Kysely, Migrator } from 'kysely';
+import { type Kysely, Migrator, sql } from 'kysely';
 import { AdapterScanQueries } from './adapter-scans.ts';
 import { AdvisoryQueries } from './advisories.ts';
 import { AuditLogQueries } from './audit-logs.ts';
@@ -58,6 +58,8 @@ export interface Database {
   /** Runs `work` in one transaction: all of its writes land, or none do. */
   transaction<T>(work: (db: Database) => Promise<T>): Promise<T>;
   migrate(): Promise<string[]>;
+  /** A trivial round trip (`select 1`): whether the database answers at all. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -132,6 +134,10 @@ export class KyselyDatabase implements Database {
     return (results ?? [])
       .filter((result) => result.status === 'Success')
       .map((result) => result.migrationName);
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.kysely);
   }
 
   async close(): Promise<void> {

@@ -14,6 +14,7 @@ import { registerTokenRoutes, type TokenRouteServices } from './auth/token-route
 import { handleError } from './error-handler.ts';
 import type { HttpMetrics } from './metrics.ts';
 import { loggableUrl } from './oidc/loggable-url.ts';
+import { type ReadinessCheck, readinessRoute } from './readiness.ts';
 import type { RegistryServices } from './registry/context.ts';
 import { dispatchRegistry } from './registry/routes.ts';
 import { modernCiphers } from './tls/tls-settings.ts';
@@ -43,6 +44,10 @@ export interface ServerOptions {
   selfAuthenticatedPrefixes?: readonly string[];
   /** Serve HTTPS (HTTP/2, and HTTP/1.1 for clients that do not offer h2) instead of plain HTTP. */
   tls?: ServerTls;
+  /** Backs `GET /readyz`. */
+  readiness: ReadinessCheck;
+  /** A worker node: only /healthz, /readyz and /metrics, no registry, token or API routes. */
+  healthOnly?: boolean;
 }
 
 export interface ServerTls {
@@ -173,10 +178,12 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     request: Parameters<typeof dispatchRegistry>[1],
     reply: Parameters<typeof dispatchRegistry>[2],
   ) => dispatchRegistry(options.registry, request, reply);
-  app.route({ method: [...methods], url: '/v2', handler: registry });
-  app.route({ method: [...methods], url: '/v2/*', handler: registry });
-  registerTokenRoutes(app, options.auth);
-  for (const plugin of options.plugins ?? []) await plugin(app);
+  if (!options.healthOnly) {
+    app.route({ method: [...methods], url: '/v2', handler: registry });
+    app.route({ method: [...methods], url: '/v2/*', handler: registry });
+    registerTokenRoutes(app, options.auth);
+    for (const plugin of options.plugins ?? []) await plugin(app);
+  }
 
   if (options.metrics) {
     const metricsRegistry = options.metrics.registry;
@@ -189,5 +196,6 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     request.routeName = 'health';
     return reply.type('application/json').send('{"status":"ok"}');
   });
+  readinessRoute(app, options.readiness);
   return app;
 }

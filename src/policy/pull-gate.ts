@@ -80,6 +80,7 @@ export class PullGate {
   private readonly policies = new Map<string, RepositoryPolicy>();
   private readonly decisions = new Map<string, Map<string, Decision>>();
   private readonly inflight = new Map<string, Promise<string | undefined>>();
+  private readonly repositoryListeners: ((repository: string) => void)[] = [];
   /** Bumped by every invalidation: a decision computed across one is not cached. */
   private generation = 0;
   private readonly ttlMs: number;
@@ -133,6 +134,12 @@ export class PullGate {
   invalidateRepository(repository: string): void {
     this.generation += 1;
     this.decisions.delete(repository);
+    for (const listener of this.repositoryListeners) listener(repository);
+  }
+
+  /** Told after each `invalidateRepository`, so other nodes drop their decisions too. */
+  onRepositoryInvalidated(listener: (repository: string) => void): void {
+    this.repositoryListeners.push(listener);
   }
 
   private async slowCheck(

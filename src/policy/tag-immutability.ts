@@ -86,6 +86,7 @@ export class TagImmutability implements TagGuard {
   private readonly clock: Clock;
   private readonly ttlMs: number;
   private readonly cache = new Map<number, { rules: CompiledRule[]; until: number }>();
+  private readonly changeListeners: ((projectId: number) => void)[] = [];
 
   constructor(options: TagImmutabilityOptions) {
     this.db = options.db;
@@ -96,6 +97,22 @@ export class TagImmutability implements TagGuard {
 
   async list(project: ProjectRef): Promise<ImmutableRule[]> {
     return (await this.db.immutableRules.listForProject(project.id)).map(ruleOf);
+  }
+
+  /** Told after a project's rules changed here, so other nodes drop their copy. */
+  onChange(listener: (projectId: number) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  /** Drops the cached rules of one project (changed elsewhere), or of all. */
+  forget(projectId?: number): void {
+    if (projectId === undefined) this.cache.clear();
+    else this.cache.delete(projectId);
+  }
+
+  private changed(projectId: number): void {
+    this.cache.delete(projectId);
+    for (const listener of this.changeListeners) listener(projectId);
   }
 
   async create(project: ProjectRef, input: ImmutableRuleInput): Promise<number> {
@@ -115,7 +132,7 @@ export class TagImmutability implements TagGuard {
       });
     });
     if (id === undefined) throw new RegistryError('CONFLICT', 'immutable rule already exists');
-    this.cache.delete(project.id);
+    this.changed(project.id);
     return id;
   }
 
@@ -128,12 +145,12 @@ export class TagImmutability implements TagGuard {
       now: this.clock.now(),
     });
     if (!updated) throw new RegistryError('CONFLICT', 'immutable rule already exists');
-    this.cache.delete(project.id);
+    this.changed(project.id);
   }
 
   async delete(project: ProjectRef, id: number): Promise<void> {
     if (!(await this.db.immutableRules.delete(project.id, id))) throw this.notFound(id);
-    this.cache.delete(project.id);
+    this.changed(project.id);
   }
 
   /**
