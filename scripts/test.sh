@@ -33,8 +33,9 @@ status=0
 node --import tsx --test --test-concurrency=2 --test-timeout=900000 --test-reporter=spec "${files[@]}" || status=$?
 
 # Second pass: the test files that run Berth in-process (and the job service's) again, on
-# PostgreSQL: each Berth gets a fresh database, dropped after. Listed explicitly: the others open
-# SQLite files of their own, spawn Berth processes that keep SQLite, or test SQLite itself.
+# PostgreSQL: each Berth (and each test database from helpers/test-database.ts) gets a fresh
+# database, dropped after. Listed explicitly: the others choose their backend themselves (SQLite
+# or PostgreSQL tests) or use no metadata database.
 postgres_files=(
   test/integration/api-artifacts.test.ts test/integration/api-audit-logs.test.ts
   test/integration/api-configurations.test.ts test/integration/api-cve-allowlists.test.ts
@@ -42,8 +43,10 @@ postgres_files=(
   test/integration/api-openapi.test.ts test/integration/api-probing.test.ts
   test/integration/api-project-metadata.test.ts test/integration/api-projects.test.ts
   test/integration/api-robots.test.ts test/integration/api-users.test.ts
+  test/integration/audit-log.test.ts
   test/integration/auth-refusals.test.ts test/integration/concurrency.test.ts
-  test/integration/cosign-sign.test.ts test/integration/immutable-tags.test.ts
+  test/integration/cosign-sign.test.ts test/integration/crash.test.ts
+  test/integration/immutable-tags.test.ts
   test/integration/ldap.test.ts test/integration/oidc.test.ts
   test/integration/permission-matrix.test.ts test/integration/pull-gate.test.ts
   test/integration/quotas.test.ts test/integration/registry-blobs.test.ts
@@ -53,11 +56,12 @@ postgres_files=(
   test/integration/scan-api.test.ts test/integration/scan-debian.test.ts
   test/integration/scan-malformed.test.ts test/integration/scan-node-app.test.ts
   test/integration/scan-npm-match.test.ts test/integration/scanner-adapter.test.ts
-  test/integration/tls.test.ts test/integration/vulndb-feeds.test.ts
+  test/integration/tls.test.ts test/integration/upload-service.test.ts
+  test/integration/vulndb.test.ts test/integration/vulndb-feeds.test.ts
   test/integration/vulndb-sync.test.ts test/integration/vulnerability-gate.test.ts
   test/integration/job-service.test.ts
   test/e2e/containerd.test.ts test/e2e/docker.test.ts test/e2e/https.test.ts
-  test/e2e/podman-buildah.test.ts test/e2e/skopeo.test.ts
+  test/e2e/podman-buildah.test.ts test/e2e/skopeo.test.ts test/e2e/s3-registry.test.ts
 )
 mapfile -t pg_selected < <(printf '%s\n' "${files[@]}" | grep -xF -f <(printf '%s\n' "${postgres_files[@]}") || true)
 if [ ${#pg_selected[@]} -gt 0 ]; then

@@ -1,27 +1,28 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DatabaseAuditLog } from '../../src/audit/audit-log.ts';
 import type { Database } from '../../src/db/database.ts';
-import { openSqliteDatabase } from '../../src/db/sqlite.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { makeTempDir } from '../helpers/berth.ts';
+import { testDatabaseBackend } from '../helpers/postgres.ts';
+import { openTestDatabase, type TestDatabase } from '../helpers/test-database.ts';
 
-describe('the batching audit log on SQLite', () => {
+describe(`the batching audit log on ${testDatabaseBackend}`, () => {
   let dir: string;
+  let testDb: TestDatabase;
   let db: Database;
   let now = 1_700_000_000_000;
   let audit: DatabaseAuditLog;
 
   before(async () => {
     dir = await makeTempDir('berth-audit-');
-    db = openSqliteDatabase({ path: join(dir, 'berth.db') });
-    await db.migrate();
+    testDb = await openTestDatabase(dir);
+    db = testDb.db;
     audit = new DatabaseAuditLog(db, { now: () => now }, createLogger('silent'));
   });
   after(async () => {
-    await db.close();
+    await testDb.close();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
@@ -9,13 +10,23 @@ import { makeTempDir, testAdmin } from '../helpers/berth.ts';
 import { basicAuth, RegistryClient, sha256 } from '../helpers/http.ts';
 import { type BerthProcess, spawnBerth } from '../helpers/process.ts';
 import { auditBlobFiles } from '../helpers/store-check.ts';
+import { createTestDatabaseLocation, type TestDatabaseLocation } from '../helpers/test-database.ts';
 
 const started: BerthProcess[] = [];
 const dirs: string[] = [];
+const databases: TestDatabaseLocation[] = [];
 after(async () => {
   for (const berth of started) await berth.kill();
+  for (const database of databases) await database.drop();
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
+
+/** The processes' database: their SQLite file, or with BERTH_TEST_DATABASE=postgres a fresh PostgreSQL one. */
+async function processDatabase(): Promise<TestDatabaseLocation> {
+  const database = await createTestDatabaseLocation();
+  databases.push(database);
+  return database;
+}
 
 /** Starts sending `total` bytes and resolves once `sent` of them are on the wire; the request never finishes. */
 function startHangingUpload(
@@ -35,7 +46,8 @@ describe('kill -9 mid-upload', () => {
   it('restarts consistent: no partial blob visible, chunked uploads resume, the database intact', async () => {
     const dataDir = await makeTempDir('berth-crash-');
     dirs.push(dataDir);
-    const first = await spawnBerth(dataDir);
+    const database = await processDatabase();
+    const first = await spawnBerth(dataDir, { env: database.env });
     started.push(first);
     const client = new RegistryClient(first.url);
 
@@ -68,7 +80,7 @@ describe('kill -9 mid-upload', () => {
     ]);
     await first.kill();
 
-    const second = await spawnBerth(dataDir);
+    const second = await spawnBerth(dataDir, { env: database.env });
     started.push(second);
     const after = new RegistryClient(second.url);
     assert.equal((await after.request('HEAD', `/v2/crash/app/blobs/${sha256(monolithic)}`)).status, 404);
@@ -102,12 +114,26 @@ describe('kill -9 mid-upload', () => {
       JSON.stringify(files),
     );
     assert.deepEqual(files.map((file) => file.digest).sort(), [digest, sha256(monolithic)].sort());
-    const sqlite = new Database(join(dataDir, 'berth.db'), { readonly: true });
+    const db = database.open(dataDir);
     try {
-      assert.deepEqual(sqlite.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
-      assert.deepEqual(sqlite.pragma('foreign_key_check'), []);
+      for (const stored of [digest, sha256(monolithic)])
+        assert.ok(await db.blobs.findInRepository('crash/app', stored), `${stored} recorded`);
     } finally {
-      sqlite.close();
+      await db.close();
+    }
+    assert.equal(
+      existsSync(join(dataDir, 'berth.db')),
+      database.url === '',
+      'the backend under test was used',
+    );
+    if (database.url === '') {
+      const sqlite = new Database(join(dataDir, 'berth.db'), { readonly: true });
+      try {
+        assert.deepEqual(sqlite.pragma('integrity_check'), [{ integrity_check: 'ok' }]);
+        assert.deepEqual(sqlite.pragma('foreign_key_check'), []);
+      } finally {
+        sqlite.close();
+      }
     }
   });
 });
@@ -116,7 +142,11 @@ describe('a full disk', () => {
   it('answers 507 and logs the cause, leaves nothing visible, and takes the next push that fits', async () => {
     const dataDir = await makeTempDir('berth-full-');
     dirs.push(dataDir);
-    const server = await spawnBerth(dataDir, { fileSizeLimitKiB: 2048, env: { BERTH_LOG_LEVEL: 'error' } });
+    const database = await processDatabase();
+    const server = await spawnBerth(dataDir, {
+      fileSizeLimitKiB: 2048,
+      env: { ...database.env, BERTH_LOG_LEVEL: 'error' },
+    });
     started.push(server);
     const client = new RegistryClient(server.url);
     const big = randomBytes(3 * 1024 * 1024);

@@ -4,7 +4,6 @@ import { rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
-import { openSqliteDatabase } from '../../src/db/sqlite.ts';
 import type { Clock } from '../../src/lib/clock.ts';
 import { createLogger } from '../../src/lib/logger.ts';
 import { digestOf, parseDigest } from '../../src/oci/digest.ts';
@@ -12,17 +11,20 @@ import type { RegistryError } from '../../src/oci/errors.ts';
 import { UploadRangeError, UploadService } from '../../src/registry/upload-service.ts';
 import { FilesystemBlobStore } from '../../src/storage/filesystem/filesystem-blob-store.ts';
 import { makeTempDir } from '../helpers/berth.ts';
+import { openTestDatabase } from '../helpers/test-database.ts';
 
 const dirs: string[] = [];
+const closers: (() => Promise<void>)[] = [];
 after(async () => {
+  for (const close of closers) await close();
   for (const dir of dirs) await rm(dir, { recursive: true, force: true });
 });
 
 async function setup(maxOpenUploads?: number) {
   const dir = await makeTempDir('berth-uploads-');
   dirs.push(dir);
-  const db = openSqliteDatabase({ path: join(dir, 'berth.db') });
-  await db.migrate();
+  const { db, close } = await openTestDatabase(dir);
+  closers.push(close);
   const store = new FilesystemBlobStore(join(dir, 'storage'));
   await store.init();
   const clock = {

@@ -5,22 +5,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import type { KyselyDatabase } from '../../src/db/database.ts';
-import { openSqliteDatabase } from '../../src/db/sqlite.ts';
 import { AdvisoryStore } from '../../src/vuln/advisory-store.ts';
 import { importOsv } from '../../src/vuln/osv-import.ts';
 import { sharedFixture } from '../helpers/fixtures.ts';
+import {
+  createTestDatabaseLocation,
+  openTestDatabase,
+  type TestDatabaseLocation,
+} from '../helpers/test-database.ts';
 import { missingTools, run } from '../helpers/tools.ts';
 
 const execFileAsync = promisify(execFile);
 const npmAdvisories = () => sharedFixture('advisories', 'npm');
 const repoRoot = new URL('../..', import.meta.url).pathname;
-
-async function freshDatabase(dir: string): Promise<KyselyDatabase> {
-  const db = openSqliteDatabase({ path: join(dir, 'berth.db') });
-  await db.migrate();
-  return db;
-}
 
 /** What `affecting` found, reduced to id → fixed versions, for exact comparison. */
 async function fixes(store: AdvisoryStore, ecosystem: string, name: string, version: string) {
@@ -108,7 +105,7 @@ describe('offline vulnerability database (OSV import)', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('imports the GHSA records from a directory and answers lookups per the records', async () => {
-    const db = await freshDatabase(join(dir, 'from-directory'));
+    const { db, close } = await openTestDatabase(join(dir, 'from-directory'));
     try {
       const progress: number[] = [];
       const summary = await importOsv(db, npmAdvisories(), {
@@ -168,7 +165,7 @@ describe('offline vulnerability database (OSV import)', () => {
       assert.equal((await db.advisories.status()).affectedPackages, status.affectedPackages);
       await assertFixtureMatches(store);
     } finally {
-      await db.close();
+      await close();
     }
   });
 
@@ -179,18 +176,18 @@ describe('offline vulnerability database (OSV import)', () => {
     cpSync(npmAdvisories(), join(staging, 'npm'), { recursive: true });
     writeFileSync(join(staging, 'README.txt'), 'not a record');
     await run('zip', ['-q', '-r', zipPath, '.'], { cwd: staging });
-    const db = await freshDatabase(join(dir, 'from-zip'));
+    const { db, close } = await openTestDatabase(join(dir, 'from-zip'));
     try {
       const summary = await importOsv(db, zipPath);
       assert.deepEqual([summary.files, summary.inserted, summary.failed], [15, 15, 0]);
       await assertFixtureMatches(new AdvisoryStore(db));
     } finally {
-      await db.close();
+      await close();
     }
   });
 
   it('replaces a record only with a newer one, keeps withdrawn ones out of matches, reports bad files', async () => {
-    const db = await freshDatabase(join(dir, 'updates'));
+    const { db, close } = await openTestDatabase(join(dir, 'updates'));
     const source = join(dir, 'updates-source');
     cpSync(npmAdvisories(), source, { recursive: true });
     try {
@@ -260,12 +257,12 @@ describe('offline vulnerability database (OSV import)', () => {
       assert.deepEqual(await fixes(store, 'PyPI', 'zope-interface', '4.7.1'), { 'PYSEC-2099-1': ['5.0'] });
       assert.deepEqual(await fixes(store, 'PyPI', 'zope_Interface', '5.0'), {});
     } finally {
-      await db.close();
+      await close();
     }
   });
 
   it('release-specific ecosystems match their release only (Debian DSA example)', async () => {
-    const db = await freshDatabase(join(dir, 'debian'));
+    const { db, close } = await openTestDatabase(join(dir, 'debian'));
     try {
       const summary = await importOsv(db, sharedFixture('advisories', 'debian'));
       assert.equal(summary.inserted, 1);
@@ -280,17 +277,29 @@ describe('offline vulnerability database (OSV import)', () => {
       assert.deepEqual(await fixes(store, 'Debian:7', 'nginx', fixed), {});
       assert.deepEqual(await fixes(store, 'Debian:12', 'nginx', '1.2.1-2.2'), {});
     } finally {
-      await db.close();
+      await close();
     }
   });
 
   describe('berth vulndb CLI', () => {
+    // The CLI opens the database Berth is configured with: with BERTH_TEST_DATABASE=postgres, a
+    // fresh PostgreSQL database per test, handed over as BERTH_DATABASE_URL.
+    const databases: TestDatabaseLocation[] = [];
     before(async () => {
       await execFileAsync('npm', ['run', 'build', '--silent'], { cwd: repoRoot });
     });
+    after(async () => {
+      for (const database of databases) await database.drop();
+    });
 
-    const berth = (args: string[]) =>
-      execFileAsync(process.execPath, [join(repoRoot, 'bin/berth.js'), ...args], { cwd: repoRoot }).then(
+    async function cliDatabaseEnv(): Promise<NodeJS.ProcessEnv> {
+      const database = await createTestDatabaseLocation();
+      databases.push(database);
+      return { ...process.env, ...database.env };
+    }
+
+    const berth = (args: string[], env: NodeJS.ProcessEnv) =>
+      execFileAsync(process.execPath, [join(repoRoot, 'bin/berth.js'), ...args], { cwd: repoRoot, env }).then(
         (r) => ({ code: 0, ...r }),
         (e: { code: number; stdout: string; stderr: string }) => ({
           code: e.code,
@@ -301,29 +310,31 @@ describe('offline vulnerability database (OSV import)', () => {
 
     it('imports, reports progress and a summary, and shows status', async () => {
       const data = join(dir, 'cli-data');
-      const imported = await berth(['vulndb', 'import', npmAdvisories(), '--data', data]);
+      const env = await cliDatabaseEnv();
+      const imported = await berth(['vulndb', 'import', npmAdvisories(), '--data', data], env);
       assert.equal(imported.code, 0, imported.stderr);
       assert.match(imported.stdout, /15 files, 15 new, 0 updated, 0 unchanged, 0 withdrawn, 0 failed/);
       assert.match(imported.stderr, /vulndb: 15 files, 15 new/);
 
-      const status = await berth(['vulndb', 'status', '--data', data]);
+      const status = await berth(['vulndb', 'status', '--data', data], env);
       assert.equal(status.code, 0, status.stderr);
       assert.match(status.stdout, /advisories: 15 \(0 withdrawn\)/);
       assert.match(status.stdout, /npm: 15 advisories/);
       assert.match(status.stdout, /last import: .* \(15 records\)/);
 
-      const again = await berth(['vulndb', 'import', npmAdvisories(), '--data', data]);
+      const again = await berth(['vulndb', 'import', npmAdvisories(), '--data', data], env);
       assert.match(again.stdout, /0 new, 0 updated, 15 unchanged/);
     });
 
     it('fails when nothing could be read', async () => {
       const data = join(dir, 'cli-empty');
-      const missing = await berth(['vulndb', 'import', join(dir, 'does-not-exist'), '--data', data]);
+      const env = await cliDatabaseEnv();
+      const missing = await berth(['vulndb', 'import', join(dir, 'does-not-exist'), '--data', data], env);
       assert.equal(missing.code, 1);
       assert.match(missing.stderr, /vulndb import/);
 
       writeFileSync(join(dir, 'garbage.json'), 'not json');
-      const garbage = await berth(['vulndb', 'import', join(dir, 'garbage.json'), '--data', data]);
+      const garbage = await berth(['vulndb', 'import', join(dir, 'garbage.json'), '--data', data], env);
       assert.equal(garbage.code, 1);
       assert.match(garbage.stderr, /garbage\.json/);
       assert.match(garbage.stdout, /1 files, 0 new.*1 failed/);
