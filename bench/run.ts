@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { runBench } from './bench-process.ts';
 import { ociManifestType, RegistryClient } from './client.ts';
 import { LargeBlob, MiB, smallBlobs } from './data.ts';
 import { rawTool, wrkBin, wrkTool } from './load.ts';
@@ -19,23 +20,13 @@ import { formatTable, type Row, writeJson } from './report.ts';
 import { measureScaleOut } from './scale-out.ts';
 import { measureScans } from './scan.ts';
 import * as scenario from './scenarios.ts';
-import { distributionBin, memoryOf, Resources, startBerth, startDistribution } from './servers.ts';
+import { distributionBin, memoryOf, startBerth, startDistribution } from './servers.ts';
 import { settings } from './settings.ts';
 import { measureStorageBackends } from './storage-backends.ts';
 
 const resultsPath = fileURLToPath(new URL('./results/latest.json', import.meta.url));
 
-async function main(): Promise<void> {
-  const resources = new Resources();
-  process.once('exit', () => resources.disposeSync());
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.once(signal, () => {
-      process.stderr.write(`\n${signal}: stopping registries and removing temp data\n`);
-      resources.disposeSync();
-      process.exit(signal === 'SIGINT' ? 130 : 143);
-    });
-  }
-
+runBench(async (resources) => {
   const machine = describeMachine({ distribution: distributionBin, wrk: wrkBin });
   const cpuAtStart = cpuSnapshot();
   progress(`generating a ${settings.largeBlobBytes / MiB} MiB random blob`);
@@ -296,15 +287,4 @@ async function main(): Promise<void> {
     rows,
   );
   process.stdout.write(`results: ${resultsPath}\n`);
-  progress('removing temp data');
-  await resources.dispose();
-  progress('done');
-}
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    process.stderr.write(`bench failed: ${(error as Error).stack ?? String(error)}\n`);
-    process.exit(1);
-  },
-);
+});

@@ -106,6 +106,26 @@ export function isScannableManifest(row: { subject: string | null; artifact_type
   return row.subject === null && (row.artifact_type === null || imageConfigTypes.has(row.artifact_type));
 }
 
+/**
+ * Ends a report whose job failed: Stopped when the job was cancelled, else Error with the reason,
+ * which is thrown on so the job service records and retries it as its policy says.
+ */
+export async function recordFailure(
+  db: Database,
+  reportId: number,
+  error: unknown,
+  signal: AbortSignal,
+  now: number,
+): Promise<void> {
+  const stopped = signal.aborted;
+  await db.scanReports.update(reportId, {
+    status: stopped ? 'Stopped' : 'Error',
+    error: stopped ? null : (error as Error).message,
+    finished_at: now,
+  });
+  if (!stopped) throw error;
+}
+
 /** The report of `digest` under `key` while its job is still waiting or running. */
 export async function unfinishedReport(
   db: Database,
@@ -239,13 +259,7 @@ export class ScanService {
       });
       context.log.info(`${report.vulnerabilities.length} vulnerabilities found`);
     } catch (error) {
-      const stopped = context.signal.aborted;
-      await db.scanReports.update(row.id, {
-        status: stopped ? 'Stopped' : 'Error',
-        error: stopped ? null : (error as Error).message,
-        finished_at: clock.now(),
-      });
-      if (!stopped) throw error;
+      await recordFailure(db, row.id, error, context.signal, clock.now());
     } finally {
       for (const listener of this.finishedListeners) listener(payload.repository, payload.digest);
     }

@@ -12,7 +12,13 @@ import {
   type VulnerabilityReport,
   vulnerabilityReportMime,
 } from '../scan/scan-service.ts';
-import { type AdapterAuth, AdapterClient, AdapterError, type AdapterMetadata } from './adapter-client.ts';
+import {
+  type AdapterAuth,
+  AdapterClient,
+  type AdapterEndpoint,
+  AdapterError,
+  type AdapterMetadata,
+} from './adapter-client.ts';
 import { scanWithAdapter } from './external-scan.ts';
 import { type RegistrationRequest, validateRegistration } from './registration-request.ts';
 import { issueScanCredential } from './scan-credential.ts';
@@ -79,14 +85,8 @@ export class RegistrationService implements ExternalScanners {
     const now = clock.now();
     await db.scannerRegistrations.insert({
       uuid,
-      name: request.name,
+      ...this.storedFields(request, endpoint),
       description: request.description ?? '',
-      url: endpoint.url,
-      auth: endpoint.auth,
-      access_credential: endpoint.credential ? this.options.secrets.seal(endpoint.credential) : '',
-      skip_cert_verify: flag(request.skip_certVerify),
-      use_internal_addr: flag(request.use_internal_addr),
-      disabled: flag(request.disabled),
       is_default: 0,
       created_at: now,
       updated_at: now,
@@ -107,16 +107,23 @@ export class RegistrationService implements ExternalScanners {
     const endpoint = validateRegistration({ ...request, access_credential: credential });
     await this.refuseDuplicates(request.name, endpoint.url, uuid);
     await this.options.db.scannerRegistrations.update(uuid, {
-      name: request.name,
+      ...this.storedFields(request, endpoint),
       description: request.description ?? current.description,
+      updated_at: this.options.clock.now(),
+    });
+  }
+
+  /** The columns a registration request sets, its credential sealed. */
+  private storedFields(request: RegistrationRequest, endpoint: AdapterEndpoint) {
+    return {
+      name: request.name,
       url: endpoint.url,
       auth: endpoint.auth,
       access_credential: endpoint.credential ? this.options.secrets.seal(endpoint.credential) : '',
       skip_cert_verify: flag(request.skip_certVerify),
       use_internal_addr: flag(request.use_internal_addr),
       disabled: flag(request.disabled),
-      updated_at: this.options.clock.now(),
-    });
+    };
   }
 
   async delete(uuid: string): Promise<ScannerRegistration> {

@@ -1,6 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import yauzl from 'yauzl';
+import { zipEntries } from '../lib/zip-entries.ts';
 
 /** One OSV JSON file of a source, read only when asked so large dumps stream file by file. */
 export interface SourceFile {
@@ -48,31 +49,11 @@ function readEntry(zip: yauzl.ZipFile, entry: yauzl.Entry): Promise<string> {
  */
 export async function* zipFiles(path: string): AsyncGenerator<SourceFile> {
   const zip = await openZip(path);
-  let failure: Error | undefined;
-  let done = false;
-  let waiting: ((entry: yauzl.Entry | undefined) => void) | undefined;
-  zip.on('entry', (entry: yauzl.Entry) => waiting?.(entry));
-  zip.on('end', () => {
-    done = true;
-    waiting?.(undefined);
-  });
-  zip.on('error', (error: Error) => {
-    failure = error;
-    waiting?.(undefined);
-  });
-  const next = (): Promise<yauzl.Entry | undefined> =>
-    new Promise((resolve) => {
-      if (done || failure) return resolve(undefined);
-      waiting = resolve;
-      zip.readEntry();
-    });
   try {
-    for (let entry = await next(); entry; entry = await next()) {
+    for await (const entry of zipEntries(zip)) {
       if (entry.fileName.endsWith('/') || !isJson(entry.fileName)) continue;
-      const current = entry;
-      yield { name: current.fileName, read: () => readEntry(zip, current) };
+      yield { name: entry.fileName, read: () => readEntry(zip, entry) };
     }
-    if (failure) throw failure;
   } finally {
     zip.close();
   }

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { vulnerabilityReportMime } from '../../src/scan/scan-service.ts';
+import { type ReportedPackage, vulnerabilityReportMime } from '../../src/scan/scan-service.ts';
 import { apiRequest } from './api.ts';
 import { type TestBerth, testAdmin } from './berth.ts';
 
@@ -20,16 +20,7 @@ export interface ScanReport {
   severity: string;
   vulnerabilities: ReportItem[];
   package_count: number;
-  packages: {
-    name: string;
-    version: string;
-    source_name: string;
-    source_version: string;
-    type: string;
-    purl: string;
-    layer: { digest: string };
-    path: string;
-  }[];
+  packages: ReportedPackage[];
   notes: string[];
 }
 

@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { gzipSync } from 'node:zlib';
 import { loadConfig } from '../../src/config/load.ts';
 import { openDatabase } from '../../src/db/open.ts';
 import { openSqliteDatabase } from '../../src/db/sqlite.ts';
@@ -24,14 +23,12 @@ import { apiRequest } from '../helpers/api.ts';
 import { startTestBerth, type TestBerth, testAdmin } from '../helpers/berth.ts';
 import { sharedFixture } from '../helpers/fixtures.ts';
 import { RegistryClient } from '../helpers/http.ts';
-import { tarOf } from '../helpers/layer-tars.ts';
+import { pushNodeAppImage } from '../helpers/node-app-image.ts';
 import { missingTools, run } from '../helpers/tools.ts';
 
 const execFileAsync = promisify(execFile);
 const reportMime = 'application/vnd.security.vulnerability.report; version=1.1';
 const repoRoot = new URL('../..', import.meta.url).pathname;
-const npmApp = (file: string): string =>
-  readFileSync(new URL(`../fixtures/npm-app/${file}`, import.meta.url), 'utf8');
 const viewer = { username: 'vera', password: 'Vera-Viewer-Pass-1' };
 
 interface Report {
@@ -180,34 +177,9 @@ describe('vulnerability database mirror sync and re-match of existing reports', 
       201,
     );
 
-    // An app layer with the real npm-app lockfile (lodash 4.17.4, jquery 3.3.1, minimist 1.2.0).
-    const client = new RegistryClient(berth.url);
-    const repository = 'library/npm-app';
-    const layer = gzipSync(
-      await tarOf([
-        { name: 'app/package.json', content: npmApp('package.json') },
-        { name: 'app/package-lock.json', content: npmApp('package-lock.json') },
-      ]),
-    );
-    const layerDigest = await client.pushBlob(repository, layer);
-    const config = Buffer.from(
-      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } }),
-    );
-    const configDigest = await client.pushBlob(repository, config);
-    const put = await client.putManifest(repository, 'v1', {
-      schemaVersion: 2,
-      mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: {
-        mediaType: 'application/vnd.oci.image.config.v1+json',
-        digest: configDigest,
-        size: config.length,
-      },
-      layers: [
-        { mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip', digest: layerDigest, size: layer.length },
-      ],
-    });
-    assert.equal(put.status, 201, put.body.toString());
-    imagePath = `/projects/library/repositories/npm-app/artifacts/${put.header('docker-content-digest')}`;
+    // The real alpine layer under an app layer with the npm-app lockfile (lodash 4.17.4, jquery 3.3.1, minimist 1.2.0).
+    const { digest } = await pushNodeAppImage(new RegistryClient(berth.url), 'library/npm-app');
+    imagePath = `/projects/library/repositories/npm-app/artifacts/${digest}`;
     assert.equal((await admin('POST', `${imagePath}/scan`)).status, 202);
     for (let attempt = 0; attempt < 200; attempt++) {
       if ((await admin('GET', `${imagePath}/additions/vulnerabilities`)).status === 200) break;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import yauzl from 'yauzl';
+import { zipEntries } from '../../lib/zip-entries.ts';
 import { hasArchiveExtension } from './java-archive-names.ts';
 import {
   MANIFEST,
@@ -64,32 +65,6 @@ const openZip = (source: Source): Promise<yauzl.ZipFile> => {
     ? yauzl.openPromise(source.file, options)
     : yauzl.fromBufferPromise(source.buffer, options);
 };
-
-/** Every entry of the central directory, one at a time. */
-async function* entriesOf(zip: yauzl.ZipFile): AsyncGenerator<yauzl.Entry> {
-  let failure: Error | undefined;
-  let done = false;
-  let waiting: ((entry: yauzl.Entry | undefined) => void) | undefined;
-  zip.on('entry', (entry: yauzl.Entry) => waiting?.(entry));
-  zip.on('end', () => {
-    done = true;
-    waiting?.(undefined);
-  });
-  zip.on('error', (error: Error) => {
-    failure = error;
-    waiting?.(undefined);
-  });
-  for (;;) {
-    const entry = await new Promise<yauzl.Entry | undefined>((resolve) => {
-      if (done || failure) return resolve(undefined);
-      waiting = resolve;
-      zip.readEntry();
-    });
-    if (!entry) break;
-    yield entry;
-  }
-  if (failure) throw failure;
-}
 
 function charge(budget: Budget, bytes: number): void {
   budget.inflated += bytes;
@@ -153,7 +128,7 @@ async function readArchive(
     const poms: yauzl.Entry[] = [];
     const nested: yauzl.Entry[] = [];
     let manifest: yauzl.Entry | undefined;
-    for await (const entry of entriesOf(zip)) {
+    for await (const entry of zipEntries(zip)) {
       if (entry.fileName.endsWith('/')) continue;
       if (POM_PROPERTIES.test(entry.fileName)) poms.push(entry);
       else if (entry.fileName === MANIFEST) manifest = entry;

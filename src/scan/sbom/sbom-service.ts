@@ -15,7 +15,7 @@ import type { ManifestService } from '../../registry/manifest-service.ts';
 import type { UploadService } from '../../registry/upload-service.ts';
 import type { BlobReader } from '../../storage/blob-store.ts';
 import { analyzeImage } from '../analyze.ts';
-import { scannerName, unfinishedReport } from '../scan-service.ts';
+import { recordFailure, scannerName, unfinishedReport } from '../scan-service.ts';
 import { cyclonedxBom, cyclonedxMediaType } from './cyclonedx.ts';
 import { SbomArtifacts } from './sbom-artifacts.ts';
 import { type SbomSubject, safeRegistryHost, sbomTimestamp, toolName } from './sbom-input.ts';
@@ -179,13 +179,7 @@ export class SbomService {
         `SBOMs ${Object.values(report.sbom_digests).join(', ')}: ${report.package_count} packages`,
       );
     } catch (error) {
-      const stopped = context.signal.aborted;
-      await db.scanReports.update(row.id, {
-        status: stopped ? 'Stopped' : 'Error',
-        error: stopped ? null : (error as Error).message,
-        finished_at: clock.now(),
-      });
-      if (!stopped) throw error;
+      await recordFailure(db, row.id, error, context.signal, clock.now());
     }
   }
 
